@@ -1,0 +1,88 @@
+/**
+ * The message catalogue: every message type Hive sends, declared once with its runtime schema.
+ * TypeScript types are derived from the schemas ({@link Body}), so they cannot drift.
+ *
+ * Wire names use snake_case fields, matching the task and workflow files users write.
+ */
+import { z } from 'zod'
+import {
+  agentInfo,
+  agentView,
+  errorBody,
+  taskRecord,
+  taskResult,
+  taskSpec,
+  taskStatus,
+} from '../schema/domain.ts'
+
+export * from '../schema/domain.ts'
+
+const id = z.string().min(1).max(256)
+
+/** Every message type: its wire name and its body schema. */
+export const catalogue = {
+  // bus
+  error: errorBody,
+  'dead.letter': z.object({
+    reason: z.string(),
+    code: z.string(),
+    subject: z.string(),
+    size: z.number().int().min(0),
+    bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes'),
+    truncated: z.boolean(),
+  }),
+  ping: z.object({ note: z.string().optional() }),
+  pong: z.object({ node: z.string().optional(), note: z.string().optional() }),
+  ack: z.object({ ok: z.boolean().default(true), id: z.string().optional() }),
+  /** A state change or notable happening of an actor, broadcast on `hive.<ns>.evt.…`. */
+  event: z.object({
+    actor: z.string(),
+    id: z.string(),
+    event: z.string(),
+    state: z.unknown().optional(),
+    data: z.unknown().optional(),
+  }),
+
+  // agents
+  'agent.register': agentInfo,
+  'agent.heartbeat': z.object({
+    agent_id: id,
+    state: z.string(),
+    load: z.number().int().min(0),
+    running: z.array(z.object({ task_id: id, attempt: z.number().int() })).default([]),
+  }),
+  'agent.deregister': z.object({ agent_id: id, reason: z.string().optional() }),
+  'agent.drain': z.object({ agent_id: id }),
+  'agent.list': z.object({
+    agent_type: z.string().optional(),
+    available: z.boolean().optional(),
+    has_capacity: z.boolean().optional(),
+  }),
+  'agent.list.result': z.object({ agents: z.array(agentView) }),
+  'agent.status': z.object({ agent_id: id }),
+  'agent.status.result': z.object({ agent: agentView }),
+
+  // tasks
+  'task.submit': taskSpec,
+  'task.accepted': z.object({ task_id: id }),
+  'task.assign': z.object({ task: taskSpec.extend({ task_id: id }), attempt: z.number().int().min(1) }),
+  'task.cancel': z.object({ task_id: id, attempt: z.number().int().min(1).optional() }),
+  'task.result': taskResult,
+  'task.status': z.object({ task_id: id }),
+  'task.status.result': z.object({ task: taskRecord }),
+  'task.list': z.object({ status: taskStatus.optional(), limit: z.number().int().min(1).optional() }),
+  'task.list.result': z.object({ tasks: z.array(taskRecord) }),
+  /** Broadcast when a task reaches a final state (once per task). */
+  'task.done': taskRecord,
+} as const
+
+export type Catalogue = typeof catalogue
+export type MessageType = keyof Catalogue
+/** The body type of a message type, as a handler receives it (defaults applied). */
+export type Body<T extends MessageType> = z.output<Catalogue[T]>
+/** The body type of a message type, as a sender may write it (defaults optional). */
+export type BodyIn<T extends MessageType> = z.input<Catalogue[T]>
+
+export function isMessageType(type: string): type is MessageType {
+  return Object.hasOwn(catalogue, type)
+}
