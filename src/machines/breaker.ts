@@ -56,7 +56,8 @@ export function breakerOnOutcome(
 ): BreakerState {
   switch (s.state) {
     case 'closed': {
-      if (outcome === 'success') return s.failures.length === 0 ? s : { state: 'closed', failures: [] }
+      // Successes do not wipe the window: an agent that fails every other task is still flapping.
+      if (outcome === 'success') return s
       const failures = [...s.failures.filter((t) => t > now - cfg.windowMs), now]
       if (failures.length >= cfg.failureThreshold) {
         return { state: 'open', openedAt: now, until: now + cfg.recoveryTimeoutMs }
