@@ -64,13 +64,19 @@ export const catalogue = {
 
   // tasks
   'task.submit': taskSpec,
+  /** Submit and wait: the reply is the final `task.done` record (4 messages per task, the minimum). */
+  'task.run': taskSpec,
   'task.accepted': z.object({ task_id: id }),
   'task.assign': z.object({ task: taskSpec.extend({ task_id: id }), attempt: z.number().int().min(1) }),
   'task.cancel': z.object({ task_id: id, attempt: z.number().int().min(1).optional() }),
   'task.result': taskResult,
   'task.status': z.object({ task_id: id }),
   'task.status.result': z.object({ task: taskRecord }),
-  'task.list': z.object({ status: taskStatus.optional(), limit: z.number().int().min(1).optional() }),
+  'task.list': z.object({
+    status: taskStatus.optional(),
+    task_ids: z.array(id).optional(),
+    limit: z.number().int().min(1).optional(),
+  }),
   'task.list.result': z.object({ tasks: z.array(taskRecord) }),
   /** Broadcast when a task reaches a final state (once per task). */
   'task.done': taskRecord,

@@ -8,8 +8,11 @@ import type { BusStatus, RawMsg, RawSubscription, Transport } from './transport.
 /** Answers a request. Calling it more than once sends only the first reply. */
 export type Reply = (msg: Envelope) => void
 
-/** Receives a decoded, validated envelope; `reply` is present when the sender asked for an answer. */
-export type Handler = (msg: AnyEnvelope, reply?: Reply) => void | Promise<void>
+/**
+ * Receives a decoded, validated envelope; `reply` is present when the sender asked for an answer;
+ * `subject` is the concrete subject it arrived on (useful under wildcards).
+ */
+export type Handler = (msg: AnyEnvelope, reply: Reply | undefined, subject: string) => void | Promise<void>
 
 export interface Subscription {
   readonly subject: string
@@ -159,7 +162,7 @@ export function createBus(opts: CreateBusOptions): Bus {
       opts.onHandlerError?.(err, msg, raw.subject)
     }
     try {
-      const out = handler(msg, reply)
+      const out = handler(msg, reply, raw.subject)
       stats.handled++
       if (out && typeof (out as Promise<void>).then === 'function') {
         const p = (out as Promise<void>).catch(fail).finally(() => running.delete(p))

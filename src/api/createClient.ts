@@ -1,0 +1,180 @@
+import type { AgentView, TaskRecord, TaskSpec } from '../bus/catalogue.ts'
+import type { AnyEnvelope } from '../bus/envelope.ts'
+import { envelope, newId } from '../bus/envelope.ts'
+import { type Bus, expectType } from '../bus/createBus.ts'
+import { HiveError } from '../bus/errors.ts'
+import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
+import { subject } from '../bus/subjects.ts'
+
+export interface ClientOptions {
+  /** NATS servers of a running hive (or pass `bus` for an in-process hive). */
+  servers?: string | string[]
+  nats?: Omit<NatsOptions, 'servers'>
+  bus?: Bus
+  ns?: string
+  /** Timeout of each request to the coordinator (default 5000 ms). */
+  timeoutMs?: number
+  /** How often a waiting submit asks for results it may have missed (default 2000 ms). */
+  pollMs?: number
+}
+
+export interface BusEvent {
+  subject: string
+  msg: AnyEnvelope
+}
+
+export interface HiveClient {
+  readonly bus: Bus
+  /** Submits a task; with `wait` resolves with its final record, else with its id. */
+  submit(task: TaskSpec, opts: { wait: true; timeoutMs?: number }): Promise<TaskRecord>
+  submit(task: TaskSpec, opts?: { wait?: false }): Promise<{ task_id: string }>
+  status(taskId: string): Promise<TaskRecord>
+  listTasks(filter?: { status?: TaskRecord['status']; task_ids?: string[]; limit?: number }): Promise<TaskRecord[]>
+  cancel(taskId: string): Promise<void>
+  listAgents(filter?: { agent_type?: string; available?: boolean; has_capacity?: boolean }): Promise<AgentView[]>
+  agentStatus(agentId: string): Promise<AgentView>
+  drainAgent(agentId: string): Promise<void>
+  /** Bus events as an async iterator; `pattern` is relative to `hive.<ns>.evt.` unless it starts with `hive.`. */
+  events(pattern?: string): AsyncIterableIterator<BusEvent>
+  close(): Promise<void>
+}
+
+/**
+ * Connects to a running hive.
+ *
+ * @example
+ * const client = await createClient({ servers: 'nats://127.0.0.1:4222' })
+ * const done = await client.submit({ task_type: 'lint', required_capabilities: ['node'] }, { wait: true })
+ */
+export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
+  const ns = o.ns ?? o.bus?.ns ?? 'default'
+  const own = !o.bus
+  let bus: Bus
+  if (o.bus) bus = o.bus
+  else if (o.servers) bus = await createNatsBus({ ...o.nats, servers: o.servers, ns, node: `client-${newId()}` })
+  else throw new HiveError('createClient needs `servers` (a running hive) or `bus` (an in-process hive)')
+  const timeoutMs = o.timeoutMs ?? 5000
+  const pollMs = o.pollMs ?? 2000
+  const svc = subject(ns, { kind: 'service', service: 'coordinator' })
+  const from = bus.node
+
+  const ask = (msg: Parameters<Bus['publish']>[1], t = timeoutMs) => bus.request(svc, msg, { timeoutMs: t })
+
+  // Waiting submits: the reply of `task.run` resolves them; a poller catches replies lost to a
+  // server restart, and resubmits (idempotent by task id) tasks the coordinator never saw.
+  const waiting = new Map<string, { task: TaskSpec & { task_id: string }; resolve(r: TaskRecord): void; reject(e: Error): void }>()
+  let poller: NodeJS.Timeout | undefined
+  const settle = (rec: TaskRecord) => {
+    const w = waiting.get(rec.task_id)
+    if (!w) return
+    waiting.delete(rec.task_id)
+    w.resolve(rec)
+    if (waiting.size === 0 && poller) {
+      clearInterval(poller)
+      poller = undefined
+    }
+  }
+  const poll = async () => {
+    const ids = [...waiting.keys()]
+    if (ids.length === 0) return
+    try {
+      const reply = expectType(await ask(envelope('task.list', { task_ids: ids }, { from })), 'task.list.result')
+      const seen = new Set<string>()
+      for (const rec of reply.body.tasks) {
+        seen.add(rec.task_id)
+        if (isFinal(rec.status)) settle(rec)
+      }
+      for (const id of ids) {
+        const w = waiting.get(id)
+        if (w && !seen.has(id)) run(w.task)
+      }
+    } catch {
+      // The hive is unreachable right now; the next poll tries again.
+    }
+  }
+  const run = (task: TaskSpec & { task_id: string }) => {
+    const t = (task.timeout ?? 24 * 3600) * 1000 * ((task.retry?.max_retries ?? 0) + 1) + 60_000
+    ask(envelope('task.run', task, { from, corr: task.task_id }), t).then(
+      (reply) => settle(expectType(reply, 'task.done').body),
+      (err: HiveError) => {
+        // Bad input is final; transport trouble is left to the poller.
+        if (!err.retryable) {
+          const w = waiting.get(task.task_id)
+          waiting.delete(task.task_id)
+          w?.reject(err)
+        }
+      },
+    )
+  }
+
+  const client: HiveClient = {
+    bus,
+    submit(spec: TaskSpec, opts: { wait?: boolean; timeoutMs?: number } = {}): any {
+      const task = { ...spec, task_id: spec.task_id ?? newId() }
+      if (!opts.wait) {
+        return ask(envelope('task.submit', task, { from, corr: task.task_id })).then((r) => ({
+          task_id: expectType(r, 'task.accepted').body.task_id,
+        }))
+      }
+      return new Promise<TaskRecord>((resolve, reject) => {
+        waiting.set(task.task_id, { task, resolve, reject })
+        poller ??= setInterval(() => void poll(), pollMs)
+        run(task)
+      })
+    },
+    async status(taskId) {
+      return expectType(await ask(envelope('task.status', { task_id: taskId }, { from })), 'task.status.result').body
+        .task
+    },
+    async listTasks(filter = {}) {
+      return expectType(await ask(envelope('task.list', filter, { from })), 'task.list.result').body.tasks
+    },
+    async cancel(taskId) {
+      expectType(await ask(envelope('task.cancel', { task_id: taskId }, { from })), 'ack')
+    },
+    async listAgents(filter = {}) {
+      return expectType(await ask(envelope('agent.list', filter, { from })), 'agent.list.result').body.agents
+    },
+    async agentStatus(agentId) {
+      return expectType(await ask(envelope('agent.status', { agent_id: agentId }, { from })), 'agent.status.result')
+        .body.agent
+    },
+    async drainAgent(agentId) {
+      expectType(await ask(envelope('agent.drain', { agent_id: agentId }, { from })), 'ack')
+    },
+    events(pattern = '>') {
+      const full = pattern.startsWith('hive.') ? pattern : `hive.${ns}.evt.${pattern}`
+      const queue: BusEvent[] = []
+      let wake: (() => void) | undefined
+      let done = false
+      const sub = bus.subscribe(full, (msg, _reply, subj) => {
+        queue.push({ subject: subj, msg })
+        wake?.()
+      })
+      const it: AsyncIterableIterator<BusEvent> = {
+        [Symbol.asyncIterator]: () => it,
+        async next() {
+          while (!done && queue.length === 0) await new Promise<void>((r) => (wake = r))
+          if (queue.length) return { value: queue.shift()!, done: false }
+          return { value: undefined, done: true }
+        },
+        async return() {
+          done = true
+          sub.unsubscribe()
+          wake?.()
+          return { value: undefined, done: true }
+        },
+      }
+      return it
+    },
+    async close() {
+      if (poller) clearInterval(poller)
+      if (own) await bus.close()
+    },
+  }
+  return client
+}
+
+function isFinal(status: string): boolean {
+  return status === 'success' || status === 'failed' || status === 'timeout' || status === 'cancelled'
+}
