@@ -44,6 +44,8 @@ export interface NotificationTarget {
   /** A bus event is always published; a target may also run a command or POST to a URL. */
   command?: string[]
   url?: string
+  /** An address written in the file (`on_failure: [oncall@example.com]`); delivery is the host's choice. */
+  email?: string
 }
 
 export interface WorkflowDef {
@@ -72,4 +74,9 @@ export interface ExprScope {
   tasks: Record<string, { status: string; output?: unknown; attempts: number; error?: string }>
   workflow: { id: string; name: string; run_id?: string }
   vars: Record<string, string>
+  /**
+   * Ids of the evaluating task's direct dependencies, read by `success()` and `failure()`
+   * (every task in `tasks` when absent).
+   */
+  deps?: string[]
 }
