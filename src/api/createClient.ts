@@ -1,7 +1,7 @@
 import type { AgentView, TaskRecord, TaskSpec } from '../bus/catalogue.ts'
+import { type Bus, expectType } from '../bus/createBus.ts'
 import type { AnyEnvelope } from '../bus/envelope.ts'
 import { envelope, newId } from '../bus/envelope.ts'
-import { type Bus, expectType } from '../bus/createBus.ts'
 import { HiveError } from '../bus/errors.ts'
 import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
 import { subject } from '../bus/subjects.ts'
@@ -29,9 +29,17 @@ export interface HiveClient {
   submit(task: TaskSpec, opts: { wait: true; timeoutMs?: number }): Promise<TaskRecord>
   submit(task: TaskSpec, opts?: { wait?: false }): Promise<{ task_id: string }>
   status(taskId: string): Promise<TaskRecord>
-  listTasks(filter?: { status?: TaskRecord['status']; task_ids?: string[]; limit?: number }): Promise<TaskRecord[]>
+  listTasks(filter?: {
+    status?: TaskRecord['status']
+    task_ids?: string[]
+    limit?: number
+  }): Promise<TaskRecord[]>
   cancel(taskId: string): Promise<void>
-  listAgents(filter?: { agent_type?: string; available?: boolean; has_capacity?: boolean }): Promise<AgentView[]>
+  listAgents(filter?: {
+    agent_type?: string
+    available?: boolean
+    has_capacity?: boolean
+  }): Promise<AgentView[]>
   agentStatus(agentId: string): Promise<AgentView>
   drainAgent(agentId: string): Promise<void>
   /** Bus events as an async iterator; `pattern` is relative to `hive.<ns>.evt.` unless it starts with `hive.`. */
@@ -51,7 +59,8 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
   const own = !o.bus
   let bus: Bus
   if (o.bus) bus = o.bus
-  else if (o.servers) bus = await createNatsBus({ ...o.nats, servers: o.servers, ns, node: `client-${newId()}` })
+  else if (o.servers)
+    bus = await createNatsBus({ ...o.nats, servers: o.servers, ns, node: `client-${newId()}` })
   else throw new HiveError('createClient needs `servers` (a running hive) or `bus` (an in-process hive)')
   const timeoutMs = o.timeoutMs ?? 5000
   const pollMs = o.pollMs ?? 2000
@@ -62,7 +71,10 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
 
   // Waiting submits: the reply of `task.run` resolves them; a poller catches replies lost to a
   // server restart, and resubmits (idempotent by task id) tasks the coordinator never saw.
-  const waiting = new Map<string, { task: TaskSpec & { task_id: string }; resolve(r: TaskRecord): void; reject(e: Error): void }>()
+  const waiting = new Map<
+    string,
+    { task: TaskSpec & { task_id: string }; resolve(r: TaskRecord): void; reject(e: Error): void }
+  >()
   let poller: NodeJS.Timeout | undefined
   const settle = (rec: TaskRecord) => {
     const w = waiting.get(rec.task_id)
@@ -78,7 +90,10 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
     const ids = [...waiting.keys()]
     if (ids.length === 0) return
     try {
-      const reply = expectType(await ask(envelope('task.list', { task_ids: ids }, { from })), 'task.list.result')
+      const reply = expectType(
+        await ask(envelope('task.list', { task_ids: ids }, { from })),
+        'task.list.result',
+      )
       const seen = new Set<string>()
       for (const rec of reply.body.tasks) {
         seen.add(rec.task_id)
@@ -123,8 +138,10 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
       })
     },
     async status(taskId) {
-      return expectType(await ask(envelope('task.status', { task_id: taskId }, { from })), 'task.status.result').body
-        .task
+      return expectType(
+        await ask(envelope('task.status', { task_id: taskId }, { from })),
+        'task.status.result',
+      ).body.task
     },
     async listTasks(filter = {}) {
       return expectType(await ask(envelope('task.list', filter, { from })), 'task.list.result').body.tasks
@@ -136,8 +153,10 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
       return expectType(await ask(envelope('agent.list', filter, { from })), 'agent.list.result').body.agents
     },
     async agentStatus(agentId) {
-      return expectType(await ask(envelope('agent.status', { agent_id: agentId }, { from })), 'agent.status.result')
-        .body.agent
+      return expectType(
+        await ask(envelope('agent.status', { agent_id: agentId }, { from })),
+        'agent.status.result',
+      ).body.agent
     },
     async drainAgent(agentId) {
       expectType(await ask(envelope('agent.drain', { agent_id: agentId }, { from })), 'ack')

@@ -53,6 +53,8 @@ export const catalogue = {
   }),
   'agent.deregister': z.object({ agent_id: id, reason: z.string().optional() }),
   'agent.drain': z.object({ agent_id: id }),
+  /** Sent by a coordinator to an agent it does not know (it restarted, or declared the agent dead). */
+  'agent.reregister': z.object({ reason: z.string() }),
   'agent.list': z.object({
     agent_type: z.string().optional(),
     available: z.boolean().optional(),

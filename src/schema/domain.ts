@@ -6,6 +6,12 @@
 import { z } from 'zod'
 
 export const id = z.string().min(1).max(256)
+/** An id that also names subjects (task and agent ids): no dots, spaces or wildcards. */
+export const tokenId = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9_\-:@+=~%]+$/, 'use letters, digits and - _ : @ + = ~ % only (no dots, spaces or wildcards)')
 const capability = z
   .string()
   .min(1)
@@ -38,7 +44,7 @@ export type Resources = z.infer<typeof resources>
 
 /** A task as a client submits it (the seeds' shape; `task_id` is generated when absent). */
 export const taskSpec = z.object({
-  task_id: id.optional(),
+  task_id: tokenId.optional(),
   task_type: z.string().min(1),
   description: z.string().optional(),
   required_capabilities: z.array(capability).min(1, 'a task needs at least one required capability'),
@@ -85,7 +91,7 @@ export const taskRecord = z.object({
 export type TaskRecord = z.infer<typeof taskRecord>
 
 export const agentInfo = z.object({
-  agent_id: id,
+  agent_id: tokenId,
   agent_type: z.string().min(1),
   capabilities: z.array(capability).min(1, 'an agent needs at least one capability'),
   max_tasks: z.number().int().min(1).default(1),

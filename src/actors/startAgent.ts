@@ -1,0 +1,196 @@
+import type { AgentInfo, Task } from '../bus/catalogue.ts'
+import type { Bus, Subscription } from '../bus/createBus.ts'
+import { envelope } from '../bus/envelope.ts'
+import { subject } from '../bus/subjects.ts'
+import { agentDeadline, agentMachine } from '../machines/agentMachine.ts'
+import { type Clock, systemClock } from './clock.ts'
+import type { Logger } from './createLogger.ts'
+import type { ExecutionResult, Executor } from './executors/types.ts'
+import { type HostedActor, hostMachine } from './hostMachine.ts'
+import { createWorkspaces } from './workspace.ts'
+
+export interface AgentOptions {
+  bus: Bus
+  log: Logger
+  info: AgentInfo
+  /** Makes the executor; called again when health checks fail repeatedly. */
+  executor: () => Executor
+  clock?: Clock
+  heartbeatIntervalMs?: number
+  /** Root of per-task workspaces (default: a directory under the OS temp dir). */
+  workspaceRoot?: string
+  inspect?: Parameters<typeof hostMachine>[0]['inspect']
+}
+
+export interface AgentHandle {
+  readonly id: string
+  readonly actor: HostedActor<typeof agentMachine>
+  /** Stops taking work, finishes what runs, then resolves. */
+  drain(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Runs one agent on a bus: registers with the coordinator (retrying until it answers), takes
+ * assignments from its mailbox, runs them through its executor in per-task workspaces, reports
+ * results, heartbeats, and restarts its executor when health checks keep failing.
+ */
+export function startAgent(o: AgentOptions): AgentHandle {
+  const { bus, info } = o
+  const clock = o.clock ?? systemClock
+  const ns = bus.ns
+  const from = `agent.${info.agent_id}`
+  const log = o.log.child({ actor: from })
+  const coordinator = subject(ns, { kind: 'service', service: 'coordinator' })
+  const workspaces = createWorkspaces(
+    o.workspaceRoot ?? `${process.env.TMPDIR ?? '/tmp'}/hive-ws/${info.agent_id}`,
+  )
+  const running = new Map<string, AbortController>()
+  let executor = o.executor()
+  let registering = false
+  let stopped = false
+  let drained: (() => void) | undefined
+
+  const key = (taskId: string, attempt: number) => `${taskId}#${attempt}`
+
+  const register = async () => {
+    if (registering || stopped) return
+    registering = true
+    let delay = 100
+    while (!stopped) {
+      try {
+        await bus.request(coordinator, envelope('agent.register', info, { from }), { timeoutMs: 2000 })
+        actor.send({ type: 'registered' })
+        log.info({ capabilities: info.capabilities }, 'registered')
+        break
+      } catch (err) {
+        log.debug({ err }, 'coordinator not reachable yet; retrying registration')
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(delay * 2, 2000)
+      }
+    }
+    registering = false
+  }
+
+  const execute = async (task: Task, attempt: number) => {
+    const ac = new AbortController()
+    running.set(key(task.task_id, attempt), ac)
+    let result: ExecutionResult
+    try {
+      const workspace = await workspaces.forTask(task.task_id, attempt)
+      result = await executor.execute({ task, attempt, workspace, signal: ac.signal })
+    } catch (err) {
+      result = { status: 'failed', error: `executor error: ${(err as Error).message}` }
+    }
+    running.delete(key(task.task_id, attempt))
+    actor.send({ type: 'task.finished', taskId: task.task_id, attempt, result })
+  }
+
+  const actor = hostMachine({
+    machine: agentMachine,
+    input: { info, heartbeatIntervalMs: o.heartbeatIntervalMs },
+    kind: 'agent',
+    id: info.agent_id,
+    bus,
+    log,
+    clock,
+    inspect: o.inspect,
+    deadline: (s) => agentDeadline(s.context),
+    onEmit(ev) {
+      const e = ev as any
+      switch (ev.type) {
+        case 'register':
+          void register()
+          break
+        case 'execute':
+          void execute(e.task, e.attempt)
+          break
+        case 'abort':
+          running.get(key(e.taskId, e.attempt))?.abort()
+          break
+        case 'result': {
+          const { type: _t, ...result } = e
+          if (!bus.closed) {
+            bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
+          }
+          break
+        }
+        case 'heartbeat': {
+          const { type: _t, ...hb } = e
+          if (!bus.closed)
+            bus.publish(
+              subject(ns, { kind: 'heartbeat', id: info.agent_id }),
+              envelope('agent.heartbeat', hb, { from }),
+            )
+          break
+        }
+        case 'healthCheck':
+          executor.healthCheck().then(
+            (ok) => actor.send({ type: ok ? 'health.ok' : 'health.failed' }),
+            () => actor.send({ type: 'health.failed' }),
+          )
+          break
+        case 'restartExecutor':
+          log.warn('executor failed its health checks; restarting it')
+          void executor.close?.()
+          executor = o.executor()
+          break
+        case 'stateChanged':
+          if (e.to === 'stopped') drained?.()
+          break
+      }
+    },
+  })
+
+  const subs: Subscription[] = [
+    bus.subscribe(subject(ns, { kind: 'mailbox', actor: 'agent', id: info.agent_id }), (msg) => {
+      switch (msg.type) {
+        case 'task.assign':
+          actor.send({ type: 'task.assign', task: msg.body.task as Task, attempt: msg.body.attempt })
+          return
+        case 'task.cancel':
+          actor.send({ type: 'task.cancel', taskId: msg.body.task_id, attempt: msg.body.attempt })
+          return
+        case 'agent.drain':
+          actor.send({ type: 'drain' })
+          return
+        case 'agent.reregister':
+          void register()
+          return
+        default:
+          log.warn({ type: msg.type }, 'agent ignores this message type')
+      }
+    }),
+  ]
+
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    for (const ac of running.values()) ac.abort()
+    for (const s of subs) s.unsubscribe()
+    actor.stop()
+    if (!bus.closed) {
+      try {
+        bus.publish(
+          coordinator,
+          envelope('agent.deregister', { agent_id: info.agent_id, reason: 'stopped' }, { from }),
+        )
+      } catch {
+        // The bus went away first; the coordinator will declare us dead by missed heartbeats.
+      }
+    }
+    await executor.close?.()
+  }
+
+  return {
+    id: info.agent_id,
+    actor,
+    drain() {
+      if ((actor.getSnapshot() as { value: unknown }).value === 'stopped') return Promise.resolve()
+      const done = new Promise<void>((r) => (drained = r))
+      actor.send({ type: 'drain' })
+      return done
+    },
+    stop,
+  }
+}

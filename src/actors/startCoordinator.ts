@@ -1,0 +1,247 @@
+import type { TaskRecord } from '../bus/catalogue.ts'
+import type { Bus, Reply, Subscription } from '../bus/createBus.ts'
+import { envelope, newId } from '../bus/envelope.ts'
+import { subject } from '../bus/subjects.ts'
+import {
+  type CoordinatorInput,
+  coordinatorDeadline,
+  coordinatorMachine,
+  getTask,
+  listAgents,
+  listTasks,
+} from '../machines/coordinatorMachine.ts'
+import type { Clock } from './clock.ts'
+import { systemClock } from './clock.ts'
+import type { Logger } from './createLogger.ts'
+import { UnknownAgentError, UnknownTaskError, UnsupportedMessageError } from './errors.ts'
+import { type HostedActor, hostMachine } from './hostMachine.ts'
+
+export interface CoordinatorOptions {
+  bus: Bus
+  log: Logger
+  clock?: Clock
+  id?: string
+  config?: CoordinatorInput
+  inspect?: Parameters<typeof hostMachine>[0]['inspect']
+}
+
+export interface CoordinatorHandle {
+  readonly id: string
+  readonly actor: HostedActor<typeof coordinatorMachine>
+  stop(): Promise<void>
+}
+
+/**
+ * Runs the coordinator on a bus: serves `hive.<ns>.svc.coordinator` (a queue group, so clients
+ * and agents need not know which node hosts it), listens to heartbeats, and turns the machine's
+ * emitted events into messages to agents, replies to waiting submitters and broadcast events.
+ */
+export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
+  const { bus } = o
+  const clock = o.clock ?? systemClock
+  const id = o.id ?? 'coordinator'
+  const from = `coordinator.${id}`
+  const ns = bus.ns
+  const log = o.log.child({ actor: from })
+  const waiters = new Map<string, Reply[]>()
+
+  const toAgent = (agentId: string) => subject(ns, { kind: 'mailbox', actor: 'agent', id: agentId })
+  const publish = (subj: string, msg: Parameters<Bus['publish']>[1]) => {
+    try {
+      bus.publish(subj, msg)
+    } catch (err) {
+      log.warn({ err, subject: subj }, 'publish failed')
+    }
+  }
+  const event = (actor: string, actorId: string, name: string, data?: unknown) =>
+    publish(
+      subject(ns, { kind: 'event', actor, id: actorId, event: name }),
+      envelope(
+        'event',
+        { actor, id: actorId, event: name, data },
+        { from, corr: actor === 'task' ? actorId : undefined },
+      ),
+    )
+
+  const actor = hostMachine({
+    machine: coordinatorMachine,
+    input: o.config ?? {},
+    kind: 'coordinator',
+    id,
+    bus,
+    log,
+    clock,
+    inspect: o.inspect,
+    deadline: (s) => coordinatorDeadline(s.context),
+    onEmit(ev) {
+      switch (ev.type) {
+        case 'assign': {
+          const { agentId, task, attempt } = ev as unknown as { agentId: string; task: any; attempt: number }
+          publish(toAgent(agentId), envelope('task.assign', { task, attempt }, { from, corr: task.task_id }))
+          break
+        }
+        case 'cancel': {
+          const { agentId, taskId, attempt } = ev as unknown as {
+            agentId: string
+            taskId: string
+            attempt: number
+          }
+          publish(
+            toAgent(agentId),
+            envelope('task.cancel', { task_id: taskId, attempt }, { from, corr: taskId }),
+          )
+          break
+        }
+        case 'taskDone': {
+          const record = (ev as unknown as { record: TaskRecord }).record
+          const ws = waiters.get(record.task_id)
+          if (ws) {
+            waiters.delete(record.task_id)
+            for (const reply of ws) reply(envelope('task.done', record, { from, corr: record.task_id }))
+          }
+          publish(
+            subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }),
+            envelope('task.done', record, { from, corr: record.task_id }),
+          )
+          break
+        }
+        case 'taskEvent': {
+          const e = ev as unknown as { taskId: string; event: string; data?: unknown }
+          event('task', e.taskId, e.event, e.data)
+          break
+        }
+        case 'agentEvent': {
+          const e = ev as unknown as { agentId: string; event: string; data?: unknown }
+          event('agent', e.agentId, e.event, e.data)
+          break
+        }
+        case 'allocate':
+        case 'release':
+          allocatorLink?.(ev)
+          break
+        default:
+          log.debug({ ev }, 'unhandled emitted event')
+      }
+    },
+  })
+  // Set by createHive when an allocator runs beside the coordinator.
+  let allocatorLink: ((ev: { type: string }) => void) | undefined
+
+  const now = () => clock.now()
+  const subs: Subscription[] = []
+  subs.push(
+    bus.subscribe(
+      subject(ns, { kind: 'service', service: 'coordinator' }),
+      (msg, reply) => {
+        const ctx = () => actor.getSnapshot().context
+        const ack = () => reply?.(envelope('ack', { ok: true, id: msg.id }, { from, corr: msg.corr }))
+        switch (msg.type) {
+          case 'task.submit':
+          case 'task.run': {
+            const task = { ...msg.body, task_id: msg.body.task_id ?? newId() }
+            const existing = getTask(ctx(), task.task_id)
+            if (msg.type === 'task.run' && reply) {
+              if (existing && isFinal(existing.status)) {
+                reply(envelope('task.done', existing, { from, corr: task.task_id }))
+                return
+              }
+              const ws = waiters.get(task.task_id) ?? []
+              ws.push(reply)
+              waiters.set(task.task_id, ws)
+            } else reply?.(envelope('task.accepted', { task_id: task.task_id }, { from, corr: task.task_id }))
+            if (!existing) actor.send({ type: 'task.submit', task })
+            return
+          }
+          case 'task.result':
+            actor.send({ type: 'task.result', result: msg.body })
+            ack()
+            return
+          case 'task.status': {
+            const rec = getTask(ctx(), msg.body.task_id)
+            if (!rec) throw new UnknownTaskError(msg.body.task_id)
+            reply?.(envelope('task.status.result', { task: rec }, { from, corr: msg.corr }))
+            return
+          }
+          case 'task.list':
+            reply?.(
+              envelope('task.list.result', { tasks: listTasks(ctx(), msg.body) }, { from, corr: msg.corr }),
+            )
+            return
+          case 'task.cancel':
+            if (!getTask(ctx(), msg.body.task_id)) throw new UnknownTaskError(msg.body.task_id)
+            actor.send({ type: 'task.cancel', taskId: msg.body.task_id })
+            ack()
+            return
+          case 'agent.register':
+            actor.send({ type: 'agent.register', info: msg.body })
+            ack()
+            return
+          case 'agent.deregister':
+            actor.send({ type: 'agent.deregister', agentId: msg.body.agent_id })
+            ack()
+            return
+          case 'agent.list':
+            reply?.(
+              envelope(
+                'agent.list.result',
+                { agents: listAgents(ctx(), now(), msg.body) },
+                { from, corr: msg.corr },
+              ),
+            )
+            return
+          case 'agent.status': {
+            const agent = listAgents(ctx(), now()).find((a) => a.agent_id === msg.body.agent_id)
+            if (!agent) throw new UnknownAgentError(msg.body.agent_id)
+            reply?.(envelope('agent.status.result', { agent }, { from, corr: msg.corr }))
+            return
+          }
+          case 'agent.drain': {
+            if (!listAgents(ctx(), now()).some((a) => a.agent_id === msg.body.agent_id)) {
+              throw new UnknownAgentError(msg.body.agent_id)
+            }
+            actor.send({ type: 'agent.drain', agentId: msg.body.agent_id })
+            publish(toAgent(msg.body.agent_id), envelope('agent.drain', msg.body, { from }))
+            ack()
+            return
+          }
+          case 'ping':
+            reply?.(envelope('pong', { node: id }, { from, corr: msg.corr }))
+            return
+          default:
+            throw new UnsupportedMessageError(msg.type, 'the coordinator')
+        }
+      },
+      { queue: 'coordinator' },
+    ),
+  )
+  subs.push(
+    bus.subscribe(subject(ns, { kind: 'heartbeat', id: '*' }), (msg) => {
+      if (msg.type !== 'agent.heartbeat') return
+      const hb = msg.body
+      if (!listAgents(actor.getSnapshot().context, now()).some((a) => a.agent_id === hb.agent_id)) {
+        publish(
+          toAgent(hb.agent_id),
+          envelope('agent.reregister', { reason: 'unknown to the coordinator' }, { from }),
+        )
+        return
+      }
+      actor.send({ type: 'agent.heartbeat', agentId: hb.agent_id, load: hb.load, running: hb.running })
+    }),
+  )
+
+  return {
+    id,
+    actor,
+    linkAllocator(fn: (ev: { type: string }) => void) {
+      allocatorLink = fn
+    },
+    async stop() {
+      for (const s of subs) s.unsubscribe()
+      actor.stop()
+    },
+  } as CoordinatorHandle
+}
+
+function isFinal(status: string): boolean {
+  return status === 'success' || status === 'failed' || status === 'timeout' || status === 'cancelled'
+}

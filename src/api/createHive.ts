@@ -1,0 +1,147 @@
+import type { Clock } from '../actors/clock.ts'
+import type { Logger } from '../actors/createLogger.ts'
+import { createLogger } from '../actors/createLogger.ts'
+import { type ExecutorSpec, executorFor } from '../actors/executorFor.ts'
+import { type AgentHandle, startAgent } from '../actors/startAgent.ts'
+import { type CoordinatorHandle, startCoordinator } from '../actors/startCoordinator.ts'
+import { type Bus, createMemoryBus } from '../bus/index.ts'
+import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
+import type { CoordinatorInput } from '../machines/coordinatorMachine.ts'
+import { agentInfo } from '../schema/domain.ts'
+import { createClient, type HiveClient } from './createClient.ts'
+
+/** An agent to start: who it is, and how it runs tasks. */
+export interface AgentDef extends ExecutorSpec {
+  id: string
+  type: string
+  capabilities: string[]
+  max_tasks?: number
+  weight?: number
+  resources?: Record<string, number>
+  metadata?: Record<string, unknown>
+}
+
+export type Role = 'coordinator' | 'agents'
+
+export interface HiveOptions {
+  ns?: string
+  /** Run over NATS; without it (and without `bus`) the hive runs on the embedded in-memory bus. */
+  nats?: NatsOptions
+  bus?: Bus
+  /** What this process hosts (default: everything). */
+  roles?: Role[]
+  agents?: AgentDef[]
+  coordinator?: CoordinatorInput
+  heartbeatIntervalMs?: number
+  log?: Logger
+  clock?: Clock
+  workspaceRoot?: string
+  /** This process's name on the bus. */
+  node?: string
+  inspect?: Parameters<typeof startAgent>[0]['inspect']
+}
+
+export interface Hive {
+  readonly bus: Bus
+  readonly client: HiveClient
+  readonly coordinator?: CoordinatorHandle
+  readonly agents: ReadonlyMap<string, AgentHandle>
+  addAgent(def: AgentDef): AgentHandle
+  removeAgent(id: string, opts?: { drain?: boolean }): Promise<void>
+  /** Drains agents (running tasks finish), stops the coordinator, closes the bus. */
+  stop(opts?: { drain?: boolean }): Promise<void>
+}
+
+/**
+ * Starts a whole hive in this process: coordinator and agents, on the embedded bus unless NATS
+ * servers are given.
+ *
+ * @example
+ * const hive = await createHive({
+ *   agents: [{ id: 'echo-1', type: 'worker', capabilities: ['echo'], function: async (t) => t.input }],
+ * })
+ * const rec = await hive.client.submit({ task_type: 'echo', required_capabilities: ['echo'], input: 1 }, { wait: true })
+ * await hive.stop()
+ */
+export async function createHive(o: HiveOptions = {}): Promise<Hive> {
+  const ns = o.ns ?? 'default'
+  const node = o.node ?? `node-${process.pid}`
+  const log = o.log ?? createLogger({ actor: node })
+  const bus =
+    o.bus ??
+    (o.nats
+      ? await createNatsBus({
+          ...o.nats,
+          ns,
+          node,
+          onHandlerError: (err) => log.error({ err }, 'handler failed'),
+        })
+      : createMemoryBus({ ns, node, onHandlerError: (err) => log.warn({ err }, 'handler failed') }))
+  const ownBus = !o.bus
+  bus.onStatus((s) => log.info({ status: s }, `bus ${s.type}`))
+  const roles = new Set<Role>(o.roles ?? ['coordinator', 'agents'])
+  const coordinator = roles.has('coordinator')
+    ? startCoordinator({
+        bus,
+        log,
+        clock: o.clock,
+        inspect: o.inspect,
+        config: { heartbeatIntervalMs: o.heartbeatIntervalMs, ...o.coordinator },
+      })
+    : undefined
+  const agents = new Map<string, AgentHandle>()
+  const client = await createClient({ bus, ns })
+
+  const addAgent = (def: AgentDef): AgentHandle => {
+    if (agents.has(def.id)) throw new Error(`an agent with id ${JSON.stringify(def.id)} already runs here`)
+    const info = agentInfo.parse({
+      agent_id: def.id,
+      agent_type: def.type,
+      capabilities: def.capabilities,
+      max_tasks: def.max_tasks,
+      weight: def.weight,
+      resources: def.resources,
+      metadata: def.metadata,
+      node,
+    })
+    const agent = startAgent({
+      bus,
+      log,
+      info,
+      executor: executorFor(def),
+      clock: o.clock,
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+      workspaceRoot: o.workspaceRoot ? `${o.workspaceRoot}/${def.id}` : undefined,
+      inspect: o.inspect,
+    })
+    agents.set(def.id, agent)
+    return agent
+  }
+  if (roles.has('agents')) for (const def of o.agents ?? []) addAgent(def)
+
+  let stopping: Promise<void> | undefined
+  return {
+    bus,
+    client,
+    coordinator,
+    agents,
+    addAgent,
+    async removeAgent(id, opts = {}) {
+      const a = agents.get(id)
+      if (!a) return
+      if (opts.drain) await a.drain()
+      await a.stop()
+      agents.delete(id)
+    },
+    stop(opts = {}) {
+      stopping ??= (async () => {
+        if (opts.drain) await Promise.all([...agents.values()].map((a) => a.drain()))
+        await Promise.all([...agents.values()].map((a) => a.stop()))
+        await coordinator?.stop()
+        await client.close()
+        if (ownBus) await bus.close()
+      })()
+      return stopping
+    },
+  }
+}

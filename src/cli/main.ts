@@ -1,0 +1,29 @@
+import { Command, CommanderError } from 'commander'
+import { registerAgentCommands } from './commands/agent.ts'
+import { registerEventsCommand } from './commands/events.ts'
+import { registerNodeCommands } from './commands/node.ts'
+import { registerTaskCommands } from './commands/task.ts'
+import { exitCodeOf } from './context.ts'
+import { EXIT } from './output.ts'
+
+const program = new Command()
+  .name('hive')
+  .description('Hive: run fleets of AI agents as XState actors over NATS (or an embedded bus).')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+
+registerNodeCommands(program)
+registerAgentCommands(program)
+registerTaskCommands(program)
+registerEventsCommand(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage)
+  }
+  const code = exitCodeOf(err)
+  process.stderr.write(`hive: ${(err as Error).message ?? String(err)}\n`)
+  process.exit(code)
+}
