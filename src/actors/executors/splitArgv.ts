@@ -26,7 +26,9 @@ export function splitArgv(line: string): string[] {
   let inWord = false
   let i = 0
   const fail = (what: string, at: number): never => {
-    throw new ExecutorConfigError(`${what} at column ${at + 1} of: ${line}`, { data: { line, column: at + 1 } })
+    throw new ExecutorConfigError(`${what} at column ${at + 1} of: ${line}`, {
+      data: { line, column: at + 1 },
+    })
   }
   const checkDollar = (at: number, quoted: boolean): void => {
     const next = line[at + 1]
@@ -68,7 +70,7 @@ export function splitArgv(line: string): string[] {
           }
           continue
         }
-        if (d === '`') fail('a backquote would run a command in a shell; quote it with \'…\'', i)
+        if (d === '`') fail("a backquote would run a command in a shell; quote it with '…'", i)
         if (d === '$') checkDollar(i, true)
         word += d
         i++

@@ -1,0 +1,123 @@
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Task } from '../../schema/domain.ts'
+import { ExecutorConfigError } from './ExecutorConfigError.ts'
+import type { ExecutionResult, Executor } from './types.ts'
+
+/** What a task function gets besides the task. */
+export interface TaskFunctionContext {
+  /** Aborted on cancellation or timeout: a function that runs long should listen to it. */
+  signal: AbortSignal
+  attempt: number
+  workspace: string
+}
+
+export type TaskFunction = (task: Task, ctx: TaskFunctionContext) => unknown
+
+export type FunctionExecutorOptions = { module: string; export?: string } | { fn: TaskFunction }
+
+/**
+ * An executor that calls a JS/TS function in this process: its resolved value is the output, a
+ * throw fails the task with the message. `module` is a path (resolved against the current
+ * directory; `.ts` works because Hive runs under tsx) or a package name.
+ *
+ * A timeout (`task.timeout`) or an abort aborts the function's signal and settles the result at
+ * once, as `timeout` or `cancelled`. A function that ignores its signal keeps running in the
+ * background — JavaScript cannot stop it — so prefer the command executor for untrusted code.
+ *
+ * @example createFunctionExecutor(parseFunctionSpec('agents/review.ts#review'))
+ */
+export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor {
+  let loaded: Promise<TaskFunction> | undefined
+  const load = (): Promise<TaskFunction> => {
+    if ('fn' in opts) return Promise.resolve(opts.fn)
+    loaded ??= loadFunction(opts.module, opts.export ?? 'default')
+    // A failed load is retried next time: the file may be fixed while the agent runs.
+    loaded.catch(() => {
+      loaded = undefined
+    })
+    return loaded
+  }
+  const running = new Set<AbortController>()
+  const pending = new Set<Promise<ExecutionResult>>()
+
+  return {
+    kind: 'function',
+    execute(ctx) {
+      const ac = new AbortController()
+      const forward = (): void => ac.abort('cancelled')
+      if (ctx.signal.aborted) forward()
+      else ctx.signal.addEventListener('abort', forward, { once: true })
+      running.add(ac)
+      const timeoutMs = ctx.task.timeout !== undefined ? ctx.task.timeout * 1000 : undefined
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => ac.abort('timeout'), timeoutMs)
+
+      const stopped = new Promise<ExecutionResult>((settle) => {
+        const onStop = (): void =>
+          settle(
+            ac.signal.reason === 'timeout'
+              ? { status: 'timeout', error: `timed out after ${timeoutMs} ms` }
+              : { status: 'cancelled', error: 'cancelled' },
+          )
+        if (ac.signal.aborted) onStop()
+        else ac.signal.addEventListener('abort', onStop, { once: true })
+      })
+      const called = ac.signal.aborted
+        ? stopped
+        : load().then(
+            (fn) =>
+              (async () =>
+                fn(ctx.task, { signal: ac.signal, attempt: ctx.attempt, workspace: ctx.workspace }))().then(
+                (output): ExecutionResult => ({ status: 'success', output }),
+                (err: unknown): ExecutionResult => ({ status: 'failed', error: errorMessage(err) }),
+              ),
+            (err: unknown): ExecutionResult => ({ status: 'failed', error: errorMessage(err) }),
+          )
+      const p = Promise.race([stopped, called]).finally(() => {
+        clearTimeout(timer)
+        ctx.signal.removeEventListener('abort', forward)
+        running.delete(ac)
+        pending.delete(p)
+      })
+      pending.add(p)
+      return p
+    },
+    async healthCheck() {
+      try {
+        await load()
+        return true
+      } catch {
+        // The load error itself surfaces in the next execute()'s result; here the answer is "no".
+        return false
+      }
+    },
+    async close() {
+      const runs = [...pending]
+      for (const ac of running) ac.abort('cancelled')
+      await Promise.allSettled(runs)
+    },
+  }
+}
+
+async function loadFunction(module: string, name: string): Promise<TaskFunction> {
+  const isPath = isAbsolute(module) || module.startsWith('.') || /\.[cm]?[jt]s$/.test(module)
+  const specifier = isPath ? pathToFileURL(resolve(process.cwd(), module)).href : module
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(specifier)) as Record<string, unknown>
+  } catch (err) {
+    throw new ExecutorConfigError(`cannot load function module ${module}: ${errorMessage(err)}`, {
+      cause: err,
+    })
+  }
+  const fn = mod[name]
+  if (typeof fn !== 'function') {
+    const found = Object.keys(mod).join(', ') || 'none'
+    throw new ExecutorConfigError(`module ${module} has no function export "${name}" (exports: ${found})`)
+  }
+  return fn as TaskFunction
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

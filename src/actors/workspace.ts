@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+
+/** Working directories for task attempts, one per (task, attempt), under one root. */
+export interface Workspaces {
+  readonly root: string
+  /** Creates (if needed) and returns `root/<safe task id>/<attempt>`. */
+  forTask(taskId: string, attempt: number): Promise<string>
+  /** Removes every attempt's directory of the task. */
+  cleanup(taskId: string): Promise<void>
+}
+
+/**
+ * Task ids come from clients, so each becomes a path-safe directory name ({@link safeTaskDir}):
+ * no id can reach outside `root`, and no two ids share a directory.
+ *
+ * @example const ws = createWorkspaces('.hive/workspaces'); const dir = await ws.forTask('build', 1)
+ */
+export function createWorkspaces(root: string): Workspaces {
+  const abs = resolve(root)
+  return {
+    root: abs,
+    async forTask(taskId, attempt) {
+      if (!Number.isInteger(attempt) || attempt < 1) {
+        throw new RangeError(`attempt must be a positive integer, got ${attempt}`)
+      }
+      const dir = join(abs, safeTaskDir(taskId), String(attempt))
+      await mkdir(dir, { recursive: true })
+      return dir
+    },
+    async cleanup(taskId) {
+      await rm(join(abs, safeTaskDir(taskId)), { recursive: true, force: true })
+    },
+  }
+}
+
+/** Longest directory name made, well under the usual 255-byte limit. */
+const MAX_DIR = 120
+
+/**
+ * A directory name for a task id: readable, never `.`/`..`, never a path, and one-to-one, so two
+ * ids never share a directory. Characters outside `[A-Za-z0-9._-]` are written `~XX` (UTF-8 hex);
+ * names longer than {@link MAX_DIR} end in `~~` and a hash instead (a form escaping never makes).
+ */
+export function safeTaskDir(taskId: string): string {
+  if (taskId === '') throw new RangeError('a task id cannot be empty')
+  if (taskId === '.' || taskId === '..') return taskId.replaceAll('.', '~2e')
+  const escaped = taskId.replace(/[^A-Za-z0-9._-]/gu, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `~${b.toString(16).padStart(2, '0')}`).join(''),
+  )
+  if (escaped.length <= MAX_DIR) return escaped
+  const hash = createHash('sha256').update(taskId).digest('hex').slice(0, 16)
+  return `${escaped.slice(0, MAX_DIR - 18)}~~${hash}`
+}
