@@ -15,7 +15,11 @@ export interface BreakerConfig {
   recoveryTimeoutMs: number
 }
 
-export const DEFAULT_BREAKER: BreakerConfig = { failureThreshold: 5, windowMs: 60_000, recoveryTimeoutMs: 30_000 }
+export const DEFAULT_BREAKER: BreakerConfig = {
+  failureThreshold: 5,
+  windowMs: 60_000,
+  recoveryTimeoutMs: 30_000,
+}
 
 export type BreakerState =
   | { state: 'closed'; failures: number[] }
@@ -65,6 +69,9 @@ export function breakerOnOutcome(
       return { state: 'closed', failures }
     }
     case 'half-open':
+      // Without a probe in flight (half-open reached by the clock), an outcome belongs to a task
+      // routed before the breaker opened: it says nothing about recovery.
+      if (!s.probeInFlight) return s
       return outcome === 'success'
         ? { state: 'closed', failures: [] }
         : { state: 'open', openedAt: now, until: now + cfg.recoveryTimeoutMs }
@@ -72,6 +79,14 @@ export function breakerOnOutcome(
       // Outcomes of tasks routed before the breaker opened change nothing while it is open.
       return s
   }
+}
+
+/**
+ * Lets the clock move an open breaker whose recovery timeout has passed to half-open, with no probe
+ * in flight yet (the next routed task is the probe). Any other state is returned unchanged.
+ */
+export function breakerOnTick(s: BreakerState, now: number): BreakerState {
+  return s.state === 'open' && now >= s.until ? { state: 'half-open', probeInFlight: false } : s
 }
 
 /** The next time this breaker changes by itself, for a host arming one timer. */
