@@ -6,8 +6,8 @@ import {
   type InspectionEvent,
   type SnapshotFrom,
 } from 'xstate'
-import { envelope } from '../bus/envelope.ts'
 import type { Bus } from '../bus/createBus.ts'
+import { envelope } from '../bus/envelope.ts'
 import { subject } from '../bus/subjects.ts'
 import { type Clock, systemClock } from './clock.ts'
 import type { Logger } from './createLogger.ts'
@@ -120,7 +120,8 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
         lastGood = s as SnapshotFrom<M>
         const value = JSON.stringify(snap.value)
         if (value !== lastValue) {
-          if (publishState) publishEvent('state', { from: lastValue ? JSON.parse(lastValue) : null }, snap.value)
+          if (publishState)
+            publishEvent('state', { from: lastValue ? JSON.parse(lastValue) : null }, snap.value)
           lastValue = value
         }
         if (o.persist) o.persist(actor.getPersistedSnapshot())
