@@ -12,7 +12,8 @@ const DQ_ESCAPABLE = new Set(['$', '`', '"', '\\'])
  *
  * What a shell would *do* rather than quote is refused instead of passed on silently: operators
  * (`| & ; < > ( )`), parameter/command expansions (`$NAME`, `${…}`, `$(…)`, backquotes), so
- * `--exec "grep x | wc"` fails loudly instead of running `grep` with the arguments `|` and `wc`.
+ * `--exec "grep x | wc"` fails loudly instead of running `grep` with the arguments `|` and `wc`;
+ * likewise words after an unquoted newline (a second command), though comments may follow.
  * There is no tilde or pathname (glob) expansion: `~` and `*` are passed as written.
  *
  * @example splitArgv(`claude -p "fix the bug" --output-format json`)
@@ -24,6 +25,8 @@ export function splitArgv(line: string): string[] {
   let word = ''
   // A word exists once anything (even an empty `''`) was seen; blanks alone make none.
   let inWord = false
+  // A shell would end the command at an unquoted newline; words after one are refused.
+  let newlineAt: number | undefined
   let i = 0
   const fail = (what: string, at: number): never => {
     throw new ExecutorConfigError(`${what} at column ${at + 1} of: ${line}`, {
@@ -40,7 +43,11 @@ export function splitArgv(line: string): string[] {
   }
   while (i < line.length) {
     const c = line[i]
+    if (newlineAt !== undefined && !BLANK.has(c) && c !== '#') {
+      fail('a newline ends the command in a shell; write one command, or use a shell line', newlineAt)
+    }
     if (BLANK.has(c)) {
+      if (c === '\n' && (inWord || words.length > 0)) newlineAt ??= i
       if (inWord) words.push(word)
       word = ''
       inWord = false
