@@ -19,6 +19,28 @@ export * from '../schema/domain.ts'
 
 const id = z.string().min(1).max(256)
 
+const workflowRunView = z.object({
+  run_id: id,
+  workflow_id: id,
+  name: z.string().optional(),
+  status: z.string(),
+  started_at: z.number().optional(),
+  finished_at: z.number().optional(),
+  error: z.string().optional(),
+  tasks: z.record(
+    z.string(),
+    z.object({
+      status: z.string(),
+      attempts: z.number(),
+      agent_id: z.string().optional(),
+      output: z.unknown().optional(),
+      error: z.string().optional(),
+      started_at: z.number().optional(),
+      finished_at: z.number().optional(),
+    }),
+  ),
+})
+
 /** Every message type: its wire name and its body schema. */
 export const catalogue = {
   // bus
@@ -82,6 +104,22 @@ export const catalogue = {
   'task.list.result': z.object({ tasks: z.array(taskRecord) }),
   /** Broadcast when a task reaches a final state (once per task). */
   'task.done': taskRecord,
+
+  // workflows
+  /** Starts a run of a workflow definition (already validated by the sender's loader, checked again). */
+  'workflow.start': z.object({
+    definition: z.record(z.string(), z.unknown()),
+    file: z.string().optional(),
+    fresh: z.boolean().default(false),
+  }),
+  'workflow.started': z.object({ run_id: id, workflow_id: id, resumed: z.boolean() }),
+  'workflow.approve': z.object({ run_id: id, task_id: id, by: z.string().optional() }),
+  'workflow.reject': z.object({ run_id: id, task_id: id, reason: z.string().optional() }),
+  'workflow.cancel': z.object({ run_id: id, reason: z.string().optional() }),
+  'workflow.status': z.object({ run_id: id }),
+  'workflow.list': z.object({ status: z.string().optional() }),
+  'workflow.status.result': workflowRunView,
+  'workflow.list.result': z.object({ runs: z.array(workflowRunView) }),
 } as const
 
 export type Catalogue = typeof catalogue

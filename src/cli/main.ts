@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { registerAgentCommands } from './commands/agent.ts'
 import { registerEventsCommand } from './commands/events.ts'
 import { registerNodeCommands } from './commands/node.ts'
+import { registerRunCommand } from './commands/run.ts'
 import { registerTaskCommands } from './commands/task.ts'
 import { exitCodeOf } from './context.ts'
 import { EXIT } from './output.ts'
@@ -12,6 +13,7 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
+registerRunCommand(program)
 registerNodeCommands(program)
 registerAgentCommands(program)
 registerTaskCommands(program)

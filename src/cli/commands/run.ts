@@ -1,0 +1,199 @@
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { createLogger } from '../../actors/createLogger.ts'
+import { startWorkflowRun } from '../../actors/startWorkflowRun.ts'
+import { createHive, type Hive } from '../../api/createHive.ts'
+import type { WorkflowSummary } from '../../machines/workflowSummary.ts'
+import type { WorkflowDef } from '../../schema/workflow.ts'
+import { createFileSnapshotStore } from '../../store/createFileSnapshotStore.ts'
+import { createKvSnapshotStore } from '../../store/createKvSnapshotStore.ts'
+import type { SnapshotStore } from '../../store/snapshotStore.ts'
+import { loadWorkflow } from '../../workflow/loadWorkflow.ts'
+import { WorkflowFileError } from '../../workflow/WorkflowFileError.ts'
+import { WorkflowValidationError } from '../../workflow/WorkflowValidationError.ts'
+import { globals, untilSignal, withGlobals } from '../context.ts'
+import { CliError, EXIT, print } from '../output.ts'
+
+/** `--set a=b --set c=d` → { a: 'b', c: 'd' }. */
+export function parseSets(sets: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const s of sets) {
+    const eq = s.indexOf('=')
+    if (eq <= 0) throw new CliError(`--set expects key=value, got ${JSON.stringify(s)}`)
+    out[s.slice(0, eq)] = s.slice(eq + 1)
+  }
+  return out
+}
+
+export async function loadWorkflowOrExit(file: string, vars: Record<string, string>): Promise<WorkflowDef> {
+  try {
+    return await loadWorkflow(file, { vars })
+  } catch (err) {
+    if (err instanceof WorkflowValidationError || err instanceof WorkflowFileError) {
+      throw new CliError(err.message, EXIT.usage)
+    }
+    throw err
+  }
+}
+
+/** The result of a run as `--output json` prints it. */
+export function runResult(def: WorkflowDef, runId: string, s: WorkflowSummary) {
+  const iso = (t?: number) => (t ? new Date(t).toISOString() : null)
+  return {
+    workflow_id: def.id,
+    run_id: runId,
+    status: s.status,
+    tasks: Object.fromEntries(
+      Object.entries(s.tasks).map(([id, t]) => [
+        id,
+        {
+          status: t.status,
+          attempts: t.attempts,
+          agent_id: t.agent_id ?? null,
+          output: t.output ?? null,
+          error: t.error ?? null,
+          started_at: iso(t.started_at),
+          finished_at: iso(t.finished_at),
+        },
+      ]),
+    ),
+  }
+}
+
+const SYMBOL: Record<string, string> = {
+  pending: '·',
+  ready: '·',
+  waiting_approval: '?',
+  running: '▶',
+  success: '✓',
+  failed: '✗',
+  timeout: '⌛',
+  skipped: '-',
+  cancelled: '⊘',
+}
+
+/** A live per-task display on a TTY; plain lines (one per change) otherwise. */
+function createRunDisplay(def: WorkflowDef, enabled: boolean, tty: boolean) {
+  const start = Date.now()
+  let lines = 0
+  const last = new Map<string, string>()
+  return (s: WorkflowSummary) => {
+    if (!enabled) return
+    const entries = Object.entries(s.tasks)
+    const done = entries.filter(
+      ([, t]) => !['pending', 'ready', 'running', 'waiting_approval'].includes(t.status),
+    ).length
+    const elapsed = ((Date.now() - start) / 1000).toFixed(1)
+    if (!tty) {
+      for (const [id, t] of entries) {
+        if (last.get(id) === t.status) continue
+        last.set(id, t.status)
+        if (t.status !== 'pending')
+          process.stderr.write(`[${elapsed}s] ${id}: ${t.status} (${done}/${entries.length})\n`)
+      }
+      return
+    }
+    const out = [`${def.name} — ${done}/${entries.length} done, ${elapsed}s`]
+    for (const [id, t] of entries) {
+      out.push(
+        `  ${SYMBOL[t.status] ?? ' '} ${id.padEnd(24)} ${t.status}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}`,
+      )
+    }
+    process.stderr.write(`${lines ? `\x1b[${lines}A` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`)
+    lines = out.length
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  withGlobals(
+    program
+      .command('run')
+      .description('run a workflow file to its end; resumes the unfinished run of the same workflow id')
+      .argument('<file>', 'workflow YAML or JSON')
+      .option(
+        '--set <key=value>',
+        'set a workflow variable (repeatable)',
+        (v: string, acc: string[]) => [...acc, v],
+        [],
+      )
+      .option('--fresh', 'start a new run even if an unfinished one is stored')
+      .option('--state-dir <dir>', 'where run state lives on the embedded bus', '.hive')
+      .option('--quiet', 'no progress display'),
+  ).action(
+    async (
+      file: string,
+      o: { set: string[]; fresh?: boolean; stateDir: string; quiet?: boolean },
+      cmd: Command,
+    ) => {
+      const g = globals(cmd)
+      const def = await loadWorkflowOrExit(file, parseSets(o.set))
+      const log = createLogger({ actor: 'hive.run', level: process.env.HIVE_LOG_LEVEL ?? 'warn' })
+      let hive: Hive
+      let store: SnapshotStore
+      if (g.nats) {
+        hive = await createHive({
+          ns: g.ns,
+          nats: { servers: g.nats },
+          roles: [],
+          log,
+          node: `run-${def.id}`,
+        })
+        const nc = (hive.bus as unknown as { nc?: Parameters<typeof createKvSnapshotStore>[0] }).nc
+        if (!nc) throw new CliError('internal: the NATS bus has no connection for the snapshot store')
+        store = await createKvSnapshotStore(nc, g.ns)
+      } else {
+        if (def.agents.length === 0) {
+          throw new CliError(
+            `${file}: the workflow declares no agents, so it cannot run on the embedded bus; add an agents: list or give --nats URL of a running hive`,
+          )
+        }
+        hive = await createHive({
+          ns: g.ns,
+          log,
+          agents: def.agents.map((a) => ({
+            id: a.id,
+            type: a.type,
+            capabilities: a.capabilities,
+            max_tasks: a.max_tasks,
+            weight: a.weight,
+            exec: a.exec,
+            function: a.function,
+          })),
+        })
+        store = createFileSnapshotStore(resolve(o.stateDir))
+      }
+      const display = createRunDisplay(def, !o.quiet && g.output === 'table', process.stderr.isTTY === true)
+      const run = await startWorkflowRun({
+        def,
+        bus: hive.bus,
+        client: hive.client,
+        store,
+        log,
+        fresh: o.fresh,
+        onChange: display,
+      })
+      if (run.resumed && g.output === 'table') process.stderr.write(`resuming run ${run.runId}\n`)
+      const outcome = await Promise.race([run.done, untilSignal().then((sig) => sig)])
+      if (typeof outcome === 'string') {
+        process.stderr.write(
+          `\ninterrupted by ${outcome}: run ${run.runId} is saved; run the same command again to resume it\n`,
+        )
+        run.stop()
+        await hive.stop()
+        process.exit(EXIT.interrupted)
+      }
+      display(outcome)
+      const result = runResult(def, run.runId, outcome)
+      if (g.output === 'table') {
+        process.stdout.write(`\n${def.name}: ${result.status} (run ${run.runId})\n`)
+        print(
+          Object.entries(result.tasks).map(([task_id, t]) => ({ task_id, ...t })),
+          'table',
+          ['task_id', 'status', 'attempts', 'agent_id', 'error'],
+        )
+      } else print(result, g.output)
+      await hive.stop()
+      process.exit(result.status === 'success' ? EXIT.ok : EXIT.failed)
+    },
+  )
+}
