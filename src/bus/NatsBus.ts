@@ -137,9 +137,14 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
     flush: () => nc.flush(),
     async drain() {
       if (nc.isClosed()) return
-      pending.rejectAll(new BusClosedError())
-      if (!nc.isDraining()) await nc.drain()
-      else await nc.closed()
+      // Drain first: replies already on their way to our inbox are delivered (as on the memory
+      // transport); only requests still unanswered after the drain are refused.
+      try {
+        if (!nc.isDraining()) await nc.drain()
+        else await nc.closed()
+      } finally {
+        pending.rejectAll(new BusClosedError())
+      }
     },
     onStatus(listener) {
       listeners.add(listener)

@@ -1,5 +1,5 @@
 import type { MessageType } from './catalogue.ts'
-import { decode, encode } from './codec.ts'
+import { decode as defaultDecode, encode as defaultEncode } from './codec.ts'
 import { type AnyEnvelope, type Envelope, envelope } from './envelope.ts'
 import { BusClosedError, HiveError, fromErrorBody, toErrorBody } from './errors.ts'
 import { subject as subjectOf } from './subjects.ts'
@@ -71,11 +71,19 @@ export interface CreateBusOptions {
   onHandlerError?: (err: unknown, msg: AnyEnvelope, subject: string) => void
   /** Called with every message refused at the boundary. */
   onRejected?: (err: HiveError, subject: string) => void
+  /**
+   * The wire codec; the default is {@link defaultEncode encode} / {@link defaultDecode decode}
+   * from `codec.ts`. `decode` must throw a HiveError for anything it refuses.
+   * @internal for tests that run the boundary properties against a deliberately broken codec.
+   */
+  codec?: { encode(msg: Envelope): Uint8Array; decode(bytes: Uint8Array): AnyEnvelope }
 }
 
 /** Wraps a raw transport as a {@link Bus}. Use `createMemoryBus` or `createNatsBus`. */
 export function createBus(opts: CreateBusOptions): Bus {
   const { transport } = opts
+  const encode = opts.codec?.encode ?? defaultEncode
+  const decode = opts.codec?.decode ?? defaultDecode
   const ns = opts.ns ?? 'default'
   const node = opts.node ?? `bus-${process.pid}`
   const dlq = subjectOf(ns, { kind: 'dlq' })

@@ -1,0 +1,4 @@
+import { memoryBusFactory } from '../helpers/busFactories.ts'
+import { busContract } from './busContract.ts'
+
+busContract('MemoryBus', memoryBusFactory())
