@@ -13,9 +13,11 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `word` by edit distance, when it is close enough to be a plausible typo
- * (at most a third of the word's length, and at least 2 edits allowed). @internal
+ * (at most a third of the word's length, and at least 2 edits allowed), or that the word
+ * begins. @internal
  */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
+export function closest(word: string, candidateList: Iterable<string>): string | undefined {
+  const candidates = [...candidateList]
   let best: string | undefined
   let bestD = Number.POSITIVE_INFINITY
   for (const c of candidates) {
@@ -25,5 +27,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestD = d
     }
   }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
+  if (bestD <= Math.max(2, Math.floor(word.length / 3))) return best
+  // A truncated word (`depends` for `depends_on`) is far by distance but plainly meant.
+  if (word.length >= 3)
+    for (const c of candidates) if (c.toLowerCase().startsWith(word.toLowerCase())) return c
+  return undefined
 }
