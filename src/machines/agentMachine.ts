@@ -1,0 +1,340 @@
+/**
+ * One agent as a pure XState v5 machine: `registering` → `idle` ⇄ `busy` → `draining` → `stopped`.
+ *
+ * The machine decides; its host acts. It emits `execute` for each accepted (task, attempt) and the
+ * host answers with `task.finished`; it emits exactly one outcome per accepted attempt — a
+ * `result`, or a `rejected` when it gives the attempt back (the agent stopped) — and a `rejected`
+ * for an assignment it will not take (full, draining, not registered) so the coordinator requeues
+ * it. A duplicate assignment of an attempt running or recently finished here is ignored: delivery
+ * is at least once, and an attempt runs at most once per agent.
+ *
+ * A cancelled attempt keeps its slot until the executor reports back (the process may take its
+ * kill grace period to die); its result is whatever the executor says, usually `cancelled`.
+ *
+ * Time arrives in events (`now`, epoch ms). Heartbeat and health-check deadlines live in context;
+ * the host arms one timer at {@link agentDeadline} and sends `tick`.
+ *
+ * @example
+ * const actor = createActor(agentMachine, { input: { info, heartbeatIntervalMs: 5000, now: clock.now() } })
+ * actor.on('execute', ({ task, attempt }) => run(task, attempt))
+ * actor.start()
+ * actor.send({ type: 'registered', now: clock.now() })
+ */
+import { enqueueActions, setup } from 'xstate'
+import { agentInfo, type TaskResult } from '../schema/domain.ts'
+import { AgentConfigError } from './AgentConfigError.ts'
+import type {
+  AgentContext,
+  AgentEmitted,
+  AgentEvent,
+  AgentMachineInput,
+  AgentPhase,
+  RunningTask,
+} from './agentTypes.ts'
+
+export type * from './agentTypes.ts'
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
+export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 30_000
+export const DEFAULT_MAX_HEALTH_FAILURES = 3
+/** Finished attempts remembered to recognise redelivered assignments. */
+export const RECENT_LIMIT = 64
+
+const runKey = (taskId: string, attempt: number): string => `${attempt}:${taskId}`
+
+/**
+ * Validates and normalises the machine's input (capabilities lower-cased, defaults applied).
+ * @throws AgentConfigError naming every problem.
+ */
+export function createAgentContext(input: AgentMachineInput): AgentContext {
+  const parsed = agentInfo.safeParse(input.info)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'info'}: ${i.message}`)
+    const who = typeof input.info?.agent_id === 'string' ? ` ${input.info.agent_id}` : ''
+    throw new AgentConfigError(`invalid agent${who}: ${problems.join('; ')}`)
+  }
+  const positive = (name: string, v: number | undefined, dflt: number): number => {
+    const value = v ?? dflt
+    if (!(Number.isFinite(value) && value > 0))
+      throw new AgentConfigError(`${name} must be a positive number, got ${v}`)
+    return value
+  }
+  const heartbeatIntervalMs = positive(
+    'heartbeatIntervalMs',
+    input.heartbeatIntervalMs,
+    DEFAULT_HEARTBEAT_INTERVAL_MS,
+  )
+  const maxHealthFailures = positive(
+    'maxHealthFailures',
+    input.maxHealthFailures,
+    DEFAULT_MAX_HEALTH_FAILURES,
+  )
+  return {
+    info: parsed.data,
+    phase: 'registering',
+    running: [],
+    heartbeatIntervalMs,
+    healthCheckIntervalMs: positive(
+      'healthCheckIntervalMs',
+      input.healthCheckIntervalMs,
+      DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+    ),
+    maxHealthFailures: Math.ceil(maxHealthFailures),
+    healthFailures: 0,
+    recentlyFinished: [],
+    // Until the coordinator answers, the heartbeat deadline paces registration retries.
+    nextHeartbeatAt: (input.now ?? 0) + heartbeatIntervalMs,
+  }
+}
+
+/** The next time the agent needs a `tick` (a heartbeat or health check is due), if any. */
+export function agentDeadline(context: AgentContext): number | undefined {
+  const times = [context.nextHeartbeatAt, context.nextHealthCheckAt].filter((t) => t !== undefined)
+  return times.length === 0 ? undefined : Math.min(...times)
+}
+
+const indexOfRun = (c: AgentContext, taskId: string, attempt: number): number =>
+  c.running.findIndex((r) => r.task.task_id === taskId && r.attempt === attempt)
+
+function resultOf(c: AgentContext, run: RunningTask, outcome: AgentEvent & { type: 'task.finished' }) {
+  const result: TaskResult = {
+    task_id: run.task.task_id,
+    attempt: run.attempt,
+    agent_id: c.info.agent_id,
+    status: outcome.result.status,
+    started_at: run.started_at,
+    finished_at: outcome.now,
+  }
+  // Absent rather than undefined: msgpack would send undefined as nil, which the schema refuses.
+  if (outcome.result.output !== undefined) result.output = outcome.result.output
+  if (outcome.result.error !== undefined) result.error = outcome.result.error
+  return { type: 'result' as const, ...result }
+}
+
+const machineSetup = setup({
+  types: {
+    context: {} as AgentContext,
+    events: {} as AgentEvent,
+    input: {} as AgentMachineInput,
+    emitted: {} as AgentEmitted,
+  },
+  guards: {
+    /** The same (task, attempt) is running or has just finished here: a redelivery. */
+    isDuplicate: ({ context, event }) =>
+      event.type === 'task.assign' &&
+      (indexOfRun(context, event.task.task_id, event.attempt) >= 0 ||
+        context.recentlyFinished.includes(runKey(event.task.task_id, event.attempt))),
+    hasCapacity: ({ context }) => context.running.length < context.info.max_tasks,
+    /** This finish empties the agent. */
+    finishesLast: ({ context, event }) =>
+      event.type === 'task.finished' &&
+      context.running.length === 1 &&
+      indexOfRun(context, event.taskId, event.attempt) === 0,
+    isEmpty: ({ context }) => context.running.length === 0,
+  },
+  actions: {
+    enter: enqueueActions(({ context, event, enqueue }, params: { to: AgentPhase }) => {
+      if (context.phase === params.to) return
+      const now = (event as { now?: number }).now ?? 0
+      enqueue.emit({ type: 'stateChanged', from: context.phase, to: params.to, now })
+      enqueue.assign({ phase: params.to })
+    }),
+    emitRegister: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({ type: 'register', info: context.info }),
+    ),
+    armTimers: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'registered') return
+      enqueue.assign({
+        nextHeartbeatAt: event.now + context.heartbeatIntervalMs,
+        nextHealthCheckAt: event.now + context.healthCheckIntervalMs,
+      })
+    }),
+    accept: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.assign') return
+      const run: RunningTask = {
+        task: event.task,
+        attempt: event.attempt,
+        started_at: event.now,
+        cancelling: false,
+      }
+      enqueue.assign({ running: [...context.running, run] })
+      enqueue.emit({ type: 'execute', task: event.task, attempt: event.attempt })
+    }),
+    reject: enqueueActions(({ context, event, enqueue }, params: { reason?: string }) => {
+      if (event.type !== 'task.assign') return
+      const reason = params.reason ?? `at capacity (${context.running.length}/${context.info.max_tasks})`
+      enqueue.emit({
+        type: 'rejected',
+        task_id: event.task.task_id,
+        attempt: event.attempt,
+        agent_id: context.info.agent_id,
+        reason,
+      })
+    }),
+    finish: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.finished') return
+      const i = indexOfRun(context, event.taskId, event.attempt)
+      // Unknown: a second report of the same attempt, or one from before a stop. One result only.
+      if (i < 0) return
+      enqueue.emit(resultOf(context, context.running[i], event))
+      enqueue.assign({
+        running: context.running.filter((_, j) => j !== i),
+        recentlyFinished: [...context.recentlyFinished, runKey(event.taskId, event.attempt)].slice(
+          -RECENT_LIMIT,
+        ),
+      })
+    }),
+    cancel: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.cancel') return
+      const hit = (r: RunningTask) =>
+        !r.cancelling &&
+        r.task.task_id === event.taskId &&
+        (event.attempt === undefined || r.attempt === event.attempt)
+      if (!context.running.some(hit)) return
+      for (const r of context.running.filter(hit)) {
+        enqueue.emit({ type: 'abort', taskId: r.task.task_id, attempt: r.attempt })
+      }
+      enqueue.assign({ running: context.running.map((r) => (hit(r) ? { ...r, cancelling: true } : r)) })
+    }),
+    /** A hard stop: running attempts are aborted and handed back, cancelled ones reported as such. */
+    abandonRunning: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'stop') return
+      const reason = event.reason ?? 'agent stopped'
+      for (const r of context.running) {
+        const ids = { task_id: r.task.task_id, attempt: r.attempt, agent_id: context.info.agent_id }
+        if (r.cancelling) {
+          enqueue.emit({
+            type: 'result',
+            ...ids,
+            status: 'cancelled',
+            error: `cancelled; ${reason}`,
+            started_at: r.started_at,
+            finished_at: event.now,
+          })
+        } else {
+          enqueue.emit({ type: 'abort', taskId: r.task.task_id, attempt: r.attempt })
+          enqueue.emit({ type: 'rejected', ...ids, reason })
+        }
+      }
+      enqueue.assign({ running: [] })
+    }),
+    tick: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'tick') return
+      const now = event.now
+      if (context.nextHeartbeatAt !== undefined && now >= context.nextHeartbeatAt) {
+        enqueue.emit({
+          type: 'heartbeat',
+          agent_id: context.info.agent_id,
+          state: context.phase,
+          load: context.running.length,
+          running: context.running.map((r) => ({ task_id: r.task.task_id, attempt: r.attempt })),
+        })
+        // From now, not from the missed deadline: a late tick must not cause a burst.
+        enqueue.assign({ nextHeartbeatAt: now + context.heartbeatIntervalMs })
+      }
+      if (context.nextHealthCheckAt !== undefined && now >= context.nextHealthCheckAt) {
+        enqueue.emit({ type: 'healthCheck' })
+        enqueue.assign({ nextHealthCheckAt: now + context.healthCheckIntervalMs })
+      }
+    }),
+    retryRegister: enqueueActions(({ context, event, enqueue }) => {
+      if (
+        event.type !== 'tick' ||
+        context.nextHeartbeatAt === undefined ||
+        event.now < context.nextHeartbeatAt
+      )
+        return
+      enqueue.emit({ type: 'register', info: context.info })
+      enqueue.assign({ nextHeartbeatAt: event.now + context.heartbeatIntervalMs })
+    }),
+    healthOk: enqueueActions(({ enqueue }) => enqueue.assign({ healthFailures: 0 })),
+    healthFailed: enqueueActions(({ context, enqueue }) => {
+      const failures = context.healthFailures + 1
+      if (failures >= context.maxHealthFailures) {
+        enqueue.emit({ type: 'restartExecutor', failures })
+        enqueue.assign({ healthFailures: 0 })
+      } else enqueue.assign({ healthFailures: failures })
+    }),
+    clearDeadlines: enqueueActions(({ enqueue }) =>
+      enqueue.assign({ nextHeartbeatAt: undefined, nextHealthCheckAt: undefined }),
+    ),
+  },
+})
+
+/** Overrides a root handler where the event means nothing yet. */
+const ignore = { actions: [] }
+
+/** @internal Built once; tests build mutants of it with `.provide({ guards })`. */
+function createAgentMachine() {
+  return machineSetup.createMachine({
+    id: 'agent',
+    initial: 'registering',
+    context: ({ input }) => createAgentContext(input),
+    on: {
+      stop: { target: '.stopped', actions: 'abandonRunning' },
+      'task.cancel': { actions: 'cancel' },
+      tick: { actions: 'tick' },
+      'health.ok': { actions: 'healthOk' },
+      'health.failed': { actions: 'healthFailed' },
+    },
+    states: {
+      registering: {
+        entry: 'emitRegister',
+        on: {
+          registered: { target: 'idle', actions: 'armTimers' },
+          'task.assign': { actions: { type: 'reject', params: { reason: 'not registered yet' } } },
+          tick: { actions: 'retryRegister' },
+          'health.ok': ignore,
+          'health.failed': ignore,
+          drain: 'draining',
+        },
+      },
+      idle: {
+        entry: { type: 'enter', params: { to: 'idle' } },
+        on: {
+          'task.assign': [
+            { guard: 'isDuplicate' },
+            { guard: 'hasCapacity', target: 'busy', actions: 'accept' },
+            { actions: { type: 'reject', params: {} } },
+          ],
+          drain: 'draining',
+        },
+      },
+      busy: {
+        entry: { type: 'enter', params: { to: 'busy' } },
+        on: {
+          'task.assign': [
+            { guard: 'isDuplicate' },
+            { guard: 'hasCapacity', actions: 'accept' },
+            { actions: { type: 'reject', params: {} } },
+          ],
+          'task.finished': [
+            { guard: 'finishesLast', target: 'idle', actions: 'finish' },
+            { actions: 'finish' },
+          ],
+          drain: 'draining',
+        },
+      },
+      draining: {
+        entry: { type: 'enter', params: { to: 'draining' } },
+        always: { guard: 'isEmpty', target: 'stopped' },
+        on: {
+          'task.assign': [
+            { guard: 'isDuplicate' },
+            { actions: { type: 'reject', params: { reason: 'draining' } } },
+          ],
+          'task.finished': { actions: 'finish' },
+        },
+      },
+      stopped: {
+        type: 'final',
+        entry: [{ type: 'enter', params: { to: 'stopped' } }, 'clearDeadlines'],
+      },
+    },
+  })
+}
+
+export type AgentMachine = ReturnType<typeof createAgentMachine>
+
+/** The agent machine. Input: {@link AgentMachineInput}; events {@link AgentEvent}; emits {@link AgentEmitted}. */
+export const agentMachine: AgentMachine = createAgentMachine()
