@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs'
 import {
   type Authenticator,
   type ConnectionOptions,
-  type NatsConnection,
   connect,
   createInbox,
   credsAuthenticator,
+  type NatsConnection,
   nkeyAuthenticator,
 } from '@nats-io/transport-node'
 import { type Bus, type CreateBusOptions, createBus } from './createBus.ts'
@@ -74,11 +74,12 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
   void (async () => {
     for await (const s of nc.status()) {
       const server = 'server' in s ? String(s.server) : undefined
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'reconnecting') emit({ type: s.type, server })
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'reconnecting')
+        emit({ type: s.type, server })
       else if (s.type === 'error') emit({ type: 'error', error: String(s.error) })
       else if (s.type === 'slowConsumer') emit({ type: 'slowConsumer', subject: s.sub.getSubject() })
     }
-  })().catch(() => {})
+  })().catch((err: unknown) => emit({ type: 'error', error: `status stream failed: ${String(err)}` }))
   void nc.closed().then(() => emit({ type: 'close' }))
 
   const inboxPrefix = createInbox()
@@ -90,10 +91,12 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
     if (inbox) return
     const sub = nc.subscribe(`${inboxPrefix}.*`, {
       callback: (err, msg) => {
-        if (err) return
+        // A subscription error (e.g. a permissions violation) closes it: report it, do not drop it.
+        if (err) return emit({ type: 'error', error: `reply inbox: ${err.message}` })
         const token = pending.tokenOf(msg.subject)
         if (token === undefined) return
-        if (msg.headers?.code === 503) pending.reject(token, new NoRespondersError(pendingSubject.get(token) ?? ''))
+        if (msg.headers?.code === 503)
+          pending.reject(token, new NoRespondersError(pendingSubject.get(token) ?? ''))
         else pending.resolve(token, msg.data)
         pendingSubject.delete(token)
       },
@@ -119,15 +122,20 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
       const sub = nc.subscribe(subject, {
         queue: opts.queue,
         callback: (err, msg) => {
-          if (err) return
-          handler(msg.reply ? { subject: msg.subject, data: msg.data, reply: msg.reply } : { subject: msg.subject, data: msg.data })
+          if (err) return emit({ type: 'error', error: `subscription ${subject}: ${err.message}` })
+          handler(
+            msg.reply
+              ? { subject: msg.subject, data: msg.data, reply: msg.reply }
+              : { subject: msg.subject, data: msg.data },
+          )
         },
       })
       return { unsubscribe: () => sub.unsubscribe(), drain: () => sub.drain() }
     },
     request(subject, data, timeoutMs) {
       if (nc.isClosed() || nc.isDraining()) return Promise.reject(new BusClosedError())
-      if (data.byteLength > maxPayload()) return Promise.reject(new PayloadTooLargeError(data.byteLength, maxPayload()))
+      if (data.byteLength > maxPayload())
+        return Promise.reject(new PayloadTooLargeError(data.byteLength, maxPayload()))
       ensureInbox()
       const { reply, token, promise } = pending.add(subject, timeoutMs)
       pendingSubject.set(token, subject)

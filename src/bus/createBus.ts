@@ -1,7 +1,7 @@
 import type { MessageType } from './catalogue.ts'
 import { decode as defaultDecode, encode as defaultEncode } from './codec.ts'
 import { type AnyEnvelope, type Envelope, envelope } from './envelope.ts'
-import { BusClosedError, HiveError, fromErrorBody, toErrorBody } from './errors.ts'
+import { BusClosedError, fromErrorBody, HiveError, toErrorBody } from './errors.ts'
 import { subject as subjectOf } from './subjects.ts'
 import type { BusStatus, RawMsg, RawSubscription, Transport } from './transport.ts'
 

@@ -86,7 +86,7 @@ describe('codec properties', () => {
   })
 
   it.each(messageTypes)('codec - round-trips every %s envelope', (type) => {
-    fc.assert(roundTrips(realCodec, envelopeOf(type)), { numRuns: 40 })
+    fc.assert(roundTrips(realCodec, envelopeOf(type)), { numRuns: 30 })
   })
 
   it('codec - the round-trip property catches a codec that drops corr or mangles a body', () => {
@@ -106,7 +106,7 @@ describe('codec properties', () => {
   })
 
   it('codec - decode throws nothing but MalformedMessageError or VersionMismatchError', () => {
-    fc.assert(onlyTypedRefusals(decode), { numRuns: 500 })
+    fc.assert(onlyTypedRefusals(decode), { numRuns: 400 })
   })
 
   it('codec - the refusal property catches a decoder that lets MessagePack errors escape', () => {
@@ -116,7 +116,7 @@ describe('codec properties', () => {
   })
 
   it('codec - invalid bytes never reach a MemoryBus handler and always leave a dead letter', async () => {
-    await fc.assert(invalidNeverHandled(realCodec), { numRuns: 150 })
+    await fc.assert(invalidNeverHandled(realCodec), { numRuns: 100 })
   })
 
   it('codec - the dead-letter property catches a validator that skips body validation', async () => {

@@ -47,6 +47,25 @@ describe('NatsBus faults', () => {
     await own.stop()
   })
 
+  it('NatsBus - reports a subscription the server refuses as an error status', async () => {
+    const guarded = await startNatsServer({
+      jetstream: false,
+      config: `authorization { users = [ { user: "u", password: "p", permissions: { subscribe: { deny: ["hive.*.secret"] } } } ] }`,
+    })
+    const ns = freshNs()
+    const bus = await createNatsBus({ servers: guarded.url, user: 'u', pass: 'p', ns, timeout: 3000 })
+    const errors: string[] = []
+    bus.onStatus((s) => {
+      if (s.type === 'error') errors.push(s.error)
+    })
+    bus.subscribe(`hive.${ns}.secret`, () => {})
+    await waitFor(() => errors.some((e) => e.includes(`subscription hive.${ns}.secret`)), {
+      message: 'an error status',
+    })
+    await bus.close()
+    await guarded.stop()
+  })
+
   it('NatsBus - fails over to another cluster member when its server is killed -9, and keeps delivering', async () => {
     const cluster = await startNatsCluster(3)
     const ns = freshNs()
