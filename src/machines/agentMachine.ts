@@ -11,6 +11,9 @@
  * A cancelled attempt keeps its slot until the executor reports back (the process may take its
  * kill grace period to die); its result is whatever the executor says, usually `cancelled`.
  *
+ * `stopped` is not final: it keeps rejecting assignments that were already on their way, so the
+ * host decides when to stop the actor (on `stateChanged` to `stopped`).
+ *
  * Time arrives in events (`now`, epoch ms). Heartbeat and health-check deadlines live in context;
  * the host arms one timer at {@link agentDeadline} and sends `tick`.
  *
@@ -326,9 +329,18 @@ function createAgentMachine() {
           'task.finished': { actions: 'finish' },
         },
       },
+      // Not a final state: assignments still in flight to a stopped agent must be handed back.
       stopped: {
-        type: 'final',
         entry: [{ type: 'enter', params: { to: 'stopped' } }, 'clearDeadlines'],
+        on: {
+          'task.assign': { actions: { type: 'reject', params: { reason: 'agent stopped' } } },
+          stop: ignore,
+          drain: ignore,
+          tick: ignore,
+          'task.cancel': ignore,
+          'health.ok': ignore,
+          'health.failed': ignore,
+        },
       },
     },
   })

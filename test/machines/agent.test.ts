@@ -298,8 +298,11 @@ describe('agentMachine - draining and stopping', () => {
       { type: 'stateChanged', from: 'idle', to: 'draining', now: 50 },
       { type: 'stateChanged', from: 'draining', to: 'stopped', now: 50 },
     ])
-    expect(a.actor.getSnapshot().status).toBe('done')
+    expect(a.value()).toBe('stopped')
     expect(agentDeadline(a.ctx())).toBeUndefined()
+    a.send({ type: 'tick', now: 5000 })
+    a.send({ type: 'health.failed', now: 5000 })
+    expect(a.take()).toEqual([])
   })
 
   it('agentMachine - a draining agent finishes its tasks, takes none, and stops when empty', () => {
@@ -344,9 +347,15 @@ describe('agentMachine - draining and stopping', () => {
       },
       { type: 'stateChanged', from: 'busy', to: 'stopped', now: 130 },
     ])
+    // The executor's late report of a handed-back attempt is not a second outcome.
     a.finish('t1')
-    a.assign('t9')
+    a.send({ type: 'stop', now: 140 })
     expect(a.take()).toEqual([])
+    // An assignment still on its way is handed back so the coordinator requeues it.
+    a.assign('t9')
+    expect(a.take()).toEqual([
+      { type: 'rejected', task_id: 't9', attempt: 1, agent_id: 'a1', reason: 'agent stopped' },
+    ])
   })
 
   it('agentMachine - drain or stop before registration stops without ever going idle', () => {
@@ -463,7 +472,7 @@ const agentProperty = (machine: AgentMachine) =>
       observe()
       for (const c of cmds) {
         now += 1
-        const done = a.actor.getSnapshot().status === 'done'
+        const done = a.value() === 'stopped'
         switch (c.k) {
           case 'assign':
             a.assign(`t${c.t}`, c.a, now)
@@ -503,7 +512,7 @@ const agentProperty = (machine: AgentMachine) =>
       }
       // The host reports every run still going; then every accepted attempt has its one outcome.
       for (const r of [...a.ctx().running]) {
-        if (a.actor.getSnapshot().status === 'done') break
+        if (a.value() === 'stopped') break
         a.finish(r.task.task_id, r.attempt, ++now, { status: 'success' })
         observe()
       }
