@@ -110,6 +110,9 @@ export function runProcess(o: RunProcessOptions): Promise<ProcessOutcome> {
       if (child.pid === undefined) {
         out.spawnError = err
         finish()
+      } else {
+        // After a start, only a failed kill lands here; the outcome says so rather than hiding it.
+        out.stderr.push(Buffer.from(`[hive: ${err.message}]\n`))
       }
     })
     child.on('exit', (code, sig) => {
