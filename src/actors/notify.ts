@@ -42,6 +42,8 @@ function runCommand(argv: string[], json: string): Promise<void> {
       stderr = (stderr + d).slice(-500)
     })
     child.on('error', reject)
+    // A command that does not read its stdin closes the pipe: that is its business, not an error.
+    child.stdin.on('error', () => {})
     child.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`${argv[0]} exited ${code}: ${stderr.trim()}`)),
     )

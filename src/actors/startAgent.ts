@@ -88,7 +88,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
 
   const actor = hostMachine({
     machine: agentMachine,
-    input: { info, heartbeatIntervalMs: o.heartbeatIntervalMs },
+    input: { info, heartbeatIntervalMs: o.heartbeatIntervalMs, now: clock.now() },
     kind: 'agent',
     id: info.agent_id,
     bus,

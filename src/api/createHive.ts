@@ -23,6 +23,9 @@ export interface AgentDef extends ExecutorSpec {
 
 export type Role = 'coordinator' | 'agents'
 
+/** Heartbeat period shared by agents and coordinator unless configured. */
+export const DEFAULT_HEARTBEAT_MS = 1000
+
 export interface HiveOptions {
   ns?: string
   /** Run over NATS; without it (and without `bus`) the hive runs on the embedded in-memory bus. */
@@ -80,13 +83,15 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
   const ownBus = !o.bus
   bus.onStatus((s) => log.info({ status: s }, `bus ${s.type}`))
   const roles = new Set<Role>(o.roles ?? ['coordinator', 'agents'])
+  // Agents and coordinator must agree on the pace, or live agents look dead.
+  const heartbeatIntervalMs = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS
   const coordinator = roles.has('coordinator')
     ? startCoordinator({
         bus,
         log,
         clock: o.clock,
         inspect: o.inspect,
-        config: { heartbeatIntervalMs: o.heartbeatIntervalMs, ...o.coordinator },
+        config: { ...o.coordinator, heartbeatIntervalMs },
       })
     : undefined
   const agents = new Map<string, AgentHandle>()
@@ -110,7 +115,7 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
       info,
       executor: executorFor(def),
       clock: o.clock,
-      heartbeatIntervalMs: o.heartbeatIntervalMs,
+      heartbeatIntervalMs,
       workspaceRoot: o.workspaceRoot ? `${o.workspaceRoot}/${def.id}` : undefined,
       inspect: o.inspect,
     })

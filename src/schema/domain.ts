@@ -12,10 +12,7 @@ export const tokenId = z
   .min(1)
   .max(256)
   .regex(/^[A-Za-z0-9_\-:@+=~%]+$/, 'use letters, digits and - _ : @ + = ~ % only (no dots, spaces or wildcards)')
-const capability = z
-  .string()
-  .min(1)
-  .transform((s) => s.trim().toLowerCase())
+const capability = z.string().trim().toLowerCase().min(1, 'a capability cannot be empty')
 const seconds = z.number().positive()
 
 export const errorBody = z.object({

@@ -138,14 +138,14 @@ describe('codec properties', () => {
   })
 })
 
-describe('codec known bugs', () => {
-  // Bug in src/schema/domain.ts: `capability` checks min(1) BEFORE trimming, so '  ' is accepted
-  // and becomes '', which the next hop refuses (a coordinator forwarding the task in task.assign).
-  // Fix: z.string().trim().toLowerCase().min(1). When fixed, this test fails: make it a plain `it`.
-  it.fails('codec - a decoded task.submit with a capability of only spaces decodes again when forwarded', () => {
-    const once = decode(
-      encode(envelope('task.submit', { task_type: 'code', required_capabilities: ['  '] }, { from: 'cli' })),
-    )
-    expect(() => decode(encode(once))).not.toThrow()
+describe('codec regressions', () => {
+  // Regression: `capability` once checked min(1) BEFORE trimming, so '  ' was accepted as '' and
+  // the next hop (a coordinator forwarding the task in task.assign) refused it.
+  it('codec - a capability of only spaces is refused at the first hop, not the second', () => {
+    const bytes = encode(envelope('task.submit', { task_type: 'code', required_capabilities: ['  '] }, { from: 'cli' }))
+    expect(() => decode(bytes)).toThrow(MalformedMessageError)
+    const ok = decode(encode(envelope('task.submit', { task_type: 'code', required_capabilities: [' Py '] }, { from: 'cli' })))
+    expect(() => decode(encode(ok))).not.toThrow()
+    expect((ok.body as { required_capabilities: string[] }).required_capabilities).toEqual(['py'])
   })
 })
