@@ -69,6 +69,8 @@ export function initialWorkflowContext(input: WorkflowRunInput): WorkflowRunCont
 
 interface Work {
   ctx: WorkflowRunContext
+  /** Every task's status, kept in step with `ctx.tasks` by `setStatus`. */
+  statuses: Record<string, WorkflowTaskStatus>
   emitted: WorkflowEmitted[]
   now: number
   rules: WorkflowRules
@@ -83,10 +85,14 @@ export function reduceWorkflow(
   if (context.outcome !== undefined) return { context, emitted: [] }
   // Copy-on-write: the definition is never changed, task records are.
   const tasks: Record<string, TaskRun> = {}
-  for (const [id, r] of Object.entries(context.tasks)) tasks[id] = { ...r }
+  const statuses: Record<string, WorkflowTaskStatus> = {}
+  for (const [id, r] of Object.entries(context.tasks)) {
+    tasks[id] = { ...r }
+    statuses[id] = r.status
+  }
   // A late or skewed clock must not move deadlines backwards.
   const now = Math.max(context.now, event.now)
-  const w: Work = { ctx: { ...context, tasks, now }, emitted: [], now, rules }
+  const w: Work = { ctx: { ...context, tasks, now }, statuses, emitted: [], now, rules }
 
   if (w.ctx.startedAt === undefined) {
     if (event.type === 'start') start(w)
@@ -154,6 +160,7 @@ function setStatus(w: Work, taskId: string, to: WorkflowTaskStatus): void {
   const from = r.status
   if (from === to) return
   r.status = to
+  w.statuses[taskId] = to
   w.emitted.push({ type: 'taskChanged', taskId, from, to })
 }
 
@@ -225,12 +232,6 @@ function settle(w: Work): void {
   finish(w, failed ? 'failed' : 'success')
 }
 
-function statuses(w: Work): Record<string, WorkflowTaskStatus> {
-  const s: Record<string, WorkflowTaskStatus> = {}
-  for (const [id, r] of Object.entries(w.ctx.tasks)) s[id] = r.status
-  return s
-}
-
 /** Moves pending tasks on as far as their dependencies, `when` and approval gates allow. */
 function promote(w: Work): boolean {
   let changed = false
@@ -238,7 +239,7 @@ function promote(w: Work): boolean {
     if (w.ctx.outcome !== undefined) return changed
     const r = w.ctx.tasks[t.task_id]
     if (r.status !== 'pending') continue
-    const s = statuses(w)
+    const s = w.statuses
     let statusAware: boolean
     try {
       statusAware = t.when !== undefined && readsDependencyStatus(t.when)
