@@ -5,7 +5,7 @@
  * graph and expression checks run once the shape is right, since they need it.
  */
 import { readFile } from 'node:fs/promises'
-import { basename, extname } from 'node:path'
+import { basename, dirname, extname, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import type { WorkflowDef } from '../schema/workflow.ts'
@@ -21,8 +21,13 @@ export interface LoadWorkflowOptions {
   vars?: Record<string, string>
 }
 
+/** The var `loadWorkflow` defines: the absolute directory of the workflow file. */
+export const WORKFLOW_DIR_VAR = 'workflow_dir'
+
 /**
- * Reads and validates a workflow file.
+ * Reads and validates a workflow file. Besides the file's own vars it defines
+ * `vars.workflow_dir`, the file's absolute directory, so a workflow can name files beside it
+ * (tasks run in their own workspaces, not where `hive run` was started).
  * @throws WorkflowFileError when the file cannot be read; WorkflowValidationError when it is invalid.
  */
 export async function loadWorkflow(path: string, opts: LoadWorkflowOptions = {}): Promise<WorkflowDef> {
@@ -35,7 +40,10 @@ export async function loadWorkflow(path: string, opts: LoadWorkflowOptions = {})
       code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`
     throw new WorkflowFileError(`workflow file ${path} ${why}`, path, e)
   }
-  return parseWorkflow(text, path, opts)
+  return parseWorkflow(text, path, {
+    ...opts,
+    vars: { [WORKFLOW_DIR_VAR]: dirname(resolve(path)), ...opts.vars },
+  })
 }
 
 function typeName(v: unknown, withValue = false): string {

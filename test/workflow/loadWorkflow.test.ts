@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflow expressions are written as ${{ }} in plain strings
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadWorkflow, parseWorkflow } from '../../src/workflow/loadWorkflow.ts'
 import { WorkflowFileError } from '../../src/workflow/WorkflowFileError.ts'
@@ -39,7 +39,7 @@ describe('loadWorkflow', () => {
       max_parallel: 4,
       on_failure: 'fail_fast',
       agents: [],
-      vars: {},
+      vars: { workflow_dir: dirname(fixture('seed-feature.yaml')) },
       tasks: [
         {
           task_id: 'design-api',
