@@ -95,7 +95,8 @@ export function reduceWorkflow(
   const w: Work = { ctx: { ...context, tasks, now }, statuses, emitted: [], now, rules }
 
   if (w.ctx.startedAt === undefined) {
-    if (event.type === 'start') start(w)
+    // A run persisted before it started is started by its resume.
+    if (event.type === 'start' || event.type === 'resume') start(w)
     else if (event.type === 'cancel') abort(w, 'cancelled', event.reason ?? 'cancelled')
     return { context: w.ctx, emitted: w.emitted }
   }

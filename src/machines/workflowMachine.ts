@@ -88,6 +88,7 @@ export function createWorkflowMachine(rules: WorkflowRules = defaultWorkflowRule
         always: [...toFinal],
         on: {
           start: { target: 'running', actions: 'apply' },
+          resume: { target: 'running', actions: 'resume' },
           cancel: { actions: 'apply' },
         },
       },

@@ -301,6 +301,14 @@ describe('workflowMachine', () => {
     expect(workflowSummary(run.actor.getSnapshot()).tasks.a.output).toBe(1)
   })
 
+  it('workflowMachine - resume of a run persisted before it started starts it', () => {
+    const run = startRun(workflow([{ task_id: 'a' }]), undefined, 0, false)
+    run.crash()
+    run.send({ type: 'resume', now: 3 })
+    expect(submitted(run)).toEqual(['a#1'])
+    expect(workflowSummary(run.actor.getSnapshot()).status).toBe('running')
+  })
+
   it('workflowMachine - workflowDeadline is the earliest retry or run deadline', () => {
     const run = startRun(
       workflow([{ task_id: 'a', retry: { max_retries: 1, initial_delay: 5 } }], { timeout: 3 }),
