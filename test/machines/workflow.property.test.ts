@@ -132,6 +132,7 @@ describe('workflowMachine scenario generator', () => {
     expect([...seen].sort()).toEqual([
       'crash:dedupe',
       'crash:lostEmits',
+      'crash:replay',
       'crash:rerun',
       'end:cancelled',
       'end:failed',

@@ -70,5 +70,6 @@ export const arbScenario: fc.Arbitrary<Scenario> = fc
 /** A crash before a random step, with a random coordinator behaviour on resubmission. */
 export const arbCrash: fc.Arbitrary<Crash> = fc.record({
   atStep: fc.nat(10),
-  mode: fc.constantFrom('dedupe' as const, 'rerun' as const, 'lostEmits' as const),
+  mode: fc.constantFrom('dedupe' as const, 'rerun' as const, 'lostEmits' as const, 'replay' as const),
+  lag: fc.integer({ min: 1, max: 5 }),
 })

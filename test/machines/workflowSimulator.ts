@@ -30,11 +30,14 @@ export interface Scenario {
 /**
  * `dedupe`: the coordinator ignores a resubmitted task_id. `rerun`: it runs it again, so its
  * result comes back twice. `lostEmits`: the submissions of the step before the crash never
- * reached the coordinator (the host died between persisting and publishing).
+ * reached the coordinator (the host died between persisting and publishing). `replay`: the
+ * latest persisted snapshot is `lag` steps old (a coalescing writer had not flushed), and the
+ * bus redelivers the events of those steps, as a durable consumer redelivers unacked messages.
  */
 export interface Crash {
   atStep: number
-  mode: 'dedupe' | 'rerun' | 'lostEmits'
+  mode: 'dedupe' | 'rerun' | 'lostEmits' | 'replay'
+  lag?: number
 }
 
 export interface SimResult {
@@ -86,6 +89,11 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
   let stepSubmits: Extract<WorkflowEmitted, { type: 'submit' }>[] = []
   let lastStepSubmits: typeof stepSubmits = []
   let resubmitMode: Crash['mode'] = 'dedupe'
+  // Every task_id the coordinator has accepted: submitting one again is a no-op (idempotent submit).
+  const known = new Set<string>()
+  const decided = new Set<string>()
+  let older: unknown
+  let replayLog: WorkflowEvent[] | undefined
 
   const onEmit = (e: WorkflowEmitted) => {
     switch (e.type) {
@@ -95,14 +103,17 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
         seen.add(e.attempt)
         attempts[e.taskId] = seen
         const out = inFlight.get(e.spec.task_id)
-        if (!out)
+        if (out) {
+          if (resubmitMode === 'rerun') out.copies = 2
+        } else if (!known.has(e.spec.task_id)) {
+          known.add(e.spec.task_id)
           inFlight.set(e.spec.task_id, {
             taskId: e.taskId,
             attempt: e.attempt,
             submittedAt: clock,
             copies: 1,
           })
-        else if (resubmitMode === 'rerun') out.copies = 2
+        }
         break
       }
       case 'cancelTask':
@@ -110,7 +121,7 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
         inFlight.delete(e.attemptId)
         break
       case 'approvalNeeded':
-        awaiting.add(e.taskId)
+        if (!decided.has(e.taskId)) awaiting.add(e.taskId)
         break
       case 'runFinished':
         runFinished.push(e)
@@ -125,10 +136,14 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
   actor.on('*', onEmit as never)
   actor.start()
 
+  const limit = Math.max(1, s.def.max_parallel)
   const send = (e: WorkflowEvent) => {
+    replayLog?.push(e)
     stepSubmits = []
     actor.send(e)
     const ctx = actor.getSnapshot().context
+    const running = Object.values(ctx.tasks).filter((r) => r.status === 'running').length
+    if (running > limit) violations.push(`${running} tasks running, max_parallel ${limit}`)
     for (const sub of stepSubmits) {
       const t = byId.get(sub.taskId)!
       for (const d of t.depends_on) {
@@ -136,6 +151,9 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
           violations.push(`${sub.taskId} submitted while ${d} ${ctx.tasks[d].status}`)
       }
       if (t.when?.includes('false')) violations.push(`${sub.taskId} submitted although its when is false`)
+      const from = (sub.spec.input as { from?: unknown } | undefined)?.from
+      if (t.depends_on.length > 0 && from !== ctx.tasks[t.depends_on[0]].output)
+        violations.push(`${sub.taskId} got input ${String(from)}, not the output of ${t.depends_on[0]}`)
       if (t.approval?.required && !approved.has(sub.taskId))
         violations.push(`${sub.taskId} submitted unapproved`)
     }
@@ -145,13 +163,25 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
   send({ type: 'start', now: clock })
   let step = 0
   for (; step < MAX_STEPS && actor.getSnapshot().status !== 'done'; step++) {
+    if (crash?.mode === 'replay' && step === Math.max(0, crash.atStep - (crash.lag ?? 1))) {
+      older = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))
+      replayLog = []
+    }
     if (crash && step === crash.atStep) {
-      if (crash.mode === 'lostEmits') for (const sub of lastStepSubmits) inFlight.delete(sub.spec.task_id)
-      const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))
+      if (crash.mode === 'lostEmits') {
+        for (const sub of lastStepSubmits) {
+          inFlight.delete(sub.spec.task_id)
+          known.delete(sub.spec.task_id)
+        }
+      }
+      const saved = crash.mode === 'replay' ? older : JSON.parse(JSON.stringify(actor.getPersistedSnapshot()))
       actor.stop()
-      actor = createActor(machine, { snapshot: saved, input })
+      actor = createActor(machine, { snapshot: saved as never, input })
       actor.on('*', onEmit as never)
       actor.start()
+      const redeliver = replayLog ?? []
+      replayLog = undefined
+      for (const e of redeliver) send(e)
       resubmitMode = crash.mode
       send({ type: 'resume', now: clock })
       resubmitMode = 'dedupe'
@@ -190,6 +220,7 @@ export function simulate(machine: WorkflowMachine, s: Scenario, crash?: Crash): 
     } else if (pick < results.length + gates.length) {
       const taskId = gates[pick - results.length]
       awaiting.delete(taskId)
+      decided.add(taskId)
       if (s.approvals[taskId]) {
         approved.add(taskId)
         send({ type: 'approve', taskId, by: 'tester', now: clock })
