@@ -115,6 +115,12 @@ export function startAgent(o: AgentOptions): AgentHandle {
           }
           break
         }
+        case 'rejected': {
+          const { type: _t, ...rejected } = e
+          if (!bus.closed)
+            bus.publish(coordinator, envelope('task.rejected', rejected, { from, corr: rejected.task_id }))
+          break
+        }
         case 'heartbeat': {
           const { type: _t, ...hb } = e
           if (!bus.closed)
@@ -130,11 +136,13 @@ export function startAgent(o: AgentOptions): AgentHandle {
             () => actor.send({ type: 'health.failed' }),
           )
           break
-        case 'restartExecutor':
-          log.warn('executor failed its health checks; restarting it')
-          void executor.close?.()
+        case 'restartExecutor': {
+          // Runs in progress keep the old executor (they hold their own reference) and finish
+          // there; new tasks go to the fresh one. Closing the old one would cancel them.
+          log.warn({ failures: e.failures }, 'executor failed its health checks; restarting it')
           executor = o.executor()
           break
+        }
         case 'stateChanged':
           if (e.to === 'stopped') drained?.()
           break

@@ -156,6 +156,16 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
             actor.send({ type: 'task.result', result: msg.body })
             ack()
             return
+          case 'task.rejected':
+            actor.send({
+              type: 'task.rejected',
+              taskId: msg.body.task_id,
+              attempt: msg.body.attempt,
+              agentId: msg.body.agent_id,
+              reason: msg.body.reason,
+            })
+            ack()
+            return
           case 'task.status': {
             const rec = getTask(ctx(), msg.body.task_id)
             if (!rec) throw new UnknownTaskError(msg.body.task_id)

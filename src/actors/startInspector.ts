@@ -17,7 +17,9 @@ export interface InspectorHandle {
  * Starts the Stately inspector relay (`@statelyai/inspect/server`) and a WebSocket inspector that
  * feeds it: open `url` in a browser to watch every actor of this process live.
  */
-export async function startInspector(o: { port?: number; log?: Logger; autoOpen?: boolean } = {}): Promise<InspectorHandle> {
+export async function startInspector(
+  o: { port?: number; log?: Logger; autoOpen?: boolean } = {},
+): Promise<InspectorHandle> {
   const port = o.port ?? (await freePort())
   const relay = createInspectorServer({ port, autoOpen: o.autoOpen ?? false })
   const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` })

@@ -95,16 +95,12 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
         if (err) return emit({ type: 'error', error: `reply inbox: ${err.message}` })
         const token = pending.tokenOf(msg.subject)
         if (token === undefined) return
-        if (msg.headers?.code === 503)
-          pending.reject(token, new NoRespondersError(pendingSubject.get(token) ?? ''))
+        if (msg.headers?.code === 503) pending.reject(token, (subject) => new NoRespondersError(subject))
         else pending.resolve(token, msg.data)
-        pendingSubject.delete(token)
       },
     })
     inbox = { unsubscribe: () => sub.unsubscribe(), drain: () => sub.drain() }
   }
-  // The subject of each request, only to name it in a no-responders error.
-  const pendingSubject = new Map<string, string>()
 
   return {
     kind: 'nats',
@@ -119,15 +115,16 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
     },
     subscribe(subject, handler, opts = {}) {
       if (nc.isClosed() || nc.isDraining()) throw new BusClosedError()
+      const literal = !/[*>]/.test(subject)
       const sub = nc.subscribe(subject, {
         queue: opts.queue,
         callback: (err, msg) => {
           if (err) return emit({ type: 'error', error: `subscription ${subject}: ${err.message}` })
-          handler(
-            msg.reply
-              ? { subject: msg.subject, data: msg.data, reply: msg.reply }
-              : { subject: msg.subject, data: msg.data },
-          )
+          // A subject without wildcards is the subject of every message it gets: no need to
+          // decode each message's subject from bytes.
+          const subj = literal ? subject : msg.subject
+          const reply = msg.reply
+          handler(reply ? { subject: subj, data: msg.data, reply } : { subject: subj, data: msg.data })
         },
       })
       return { unsubscribe: () => sub.unsubscribe(), drain: () => sub.drain() }
@@ -137,10 +134,9 @@ export async function createNatsTransport(o: NatsOptions): Promise<Transport & {
       if (data.byteLength > maxPayload())
         return Promise.reject(new PayloadTooLargeError(data.byteLength, maxPayload()))
       ensureInbox()
-      const { reply, token, promise } = pending.add(subject, timeoutMs)
-      pendingSubject.set(token, subject)
+      const { reply, promise } = pending.add(subject, timeoutMs)
       nc.publish(subject, data, { reply })
-      return promise.finally(() => pendingSubject.delete(token))
+      return promise
     },
     flush: () => nc.flush(),
     async drain() {

@@ -94,6 +94,13 @@ export const catalogue = {
   'task.assign': z.object({ task: taskSpec.extend({ task_id: id }), attempt: z.number().int().min(1) }),
   'task.cancel': z.object({ task_id: id, attempt: z.number().int().min(1).optional() }),
   'task.result': taskResult,
+  /** An agent gives an attempt back unrun (at capacity, draining, stopping): requeue it elsewhere. */
+  'task.rejected': z.object({
+    task_id: id,
+    attempt: z.number().int().min(1),
+    agent_id: id,
+    reason: z.string(),
+  }),
   'task.status': z.object({ task_id: id }),
   'task.status.result': z.object({ task: taskRecord }),
   'task.list': z.object({

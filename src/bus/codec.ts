@@ -8,7 +8,9 @@ import { type AnyEnvelope, type Envelope, PROTOCOL_VERSION } from './envelope.ts
 import { MalformedMessageError, VersionMismatchError } from './errors.ts'
 
 // skipValues drops `undefined` fields instead of writing msgpackr's private undefined extension.
-const packr = new Packr({ useRecords: false, skipValues: [undefined] } as ConstructorParameters<typeof Packr>[0])
+const packr = new Packr({ useRecords: false, skipValues: [undefined] } as ConstructorParameters<
+  typeof Packr
+>[0])
 
 /** Encodes an envelope to bytes. */
 export function encode(msg: Envelope): Uint8Array {
@@ -20,7 +22,9 @@ export function decodeRaw(bytes: Uint8Array): unknown {
   try {
     return packr.unpack(bytes)
   } catch (err) {
-    throw new MalformedMessageError(`bytes do not decode as MessagePack: ${(err as Error).message}`, { cause: err })
+    throw new MalformedMessageError(`bytes do not decode as MessagePack: ${(err as Error).message}`, {
+      cause: err,
+    })
   }
 }
 
@@ -40,7 +44,9 @@ export function validate(raw: unknown): AnyEnvelope {
   const m = raw as Record<string, unknown>
   if (m.v !== PROTOCOL_VERSION) {
     if (typeof m.v === 'number') throw new VersionMismatchError(m.v, PROTOCOL_VERSION)
-    throw new MalformedMessageError(`envelope field v must be the protocol version number, got ${describe(m.v)}`)
+    throw new MalformedMessageError(
+      `envelope field v must be the protocol version number, got ${describe(m.v)}`,
+    )
   }
   for (const f of ['id', 'type', 'from'] as const) {
     if (typeof m[f] !== 'string' || m[f] === '') {
@@ -52,7 +58,9 @@ export function validate(raw: unknown): AnyEnvelope {
   }
   for (const f of ['to', 'corr'] as const) {
     if (m[f] !== undefined && typeof m[f] !== 'string') {
-      throw new MalformedMessageError(`envelope field ${f} must be a string when present, got ${describe(m[f])}`)
+      throw new MalformedMessageError(
+        `envelope field ${f} must be a string when present, got ${describe(m[f])}`,
+      )
     }
   }
   const type = m.type as string
@@ -66,7 +74,12 @@ export function validate(raw: unknown): AnyEnvelope {
       .map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`)
       .join('; ')
     throw new MalformedMessageError(`invalid ${type} body: ${detail}`, {
-      data: { type, issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.map(String), message: i.message })) },
+      data: {
+        type,
+        issues: parsed.error.issues
+          .slice(0, 10)
+          .map((i) => ({ path: i.path.map(String), message: i.message })),
+      },
     })
   }
   const out: Record<string, unknown> = { v: m.v, id: m.id, type, from: m.from, ts: m.ts, body: parsed.data }

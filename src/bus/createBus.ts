@@ -153,36 +153,43 @@ export function createBus(opts: CreateBusOptions): Bus {
       refuse(raw, err instanceof HiveError ? err : new HiveError(String(err), { code: 'MALFORMED_MESSAGE' }))
       return
     }
-    let replied = false
-    const reply: Reply | undefined = raw.reply
-      ? (out) => {
-          if (replied) return
-          replied = true
-          send(raw.reply!, out)
-        }
-      : undefined
-    const fail = (err: unknown) => {
-      stats.handlerErrors++
-      if (raw.reply && !replied) {
-        replied = true
-        errorReply(raw.reply, err, msg.corr ?? msg.id)
-      }
-      opts.onHandlerError?.(err, msg, raw.subject)
-    }
+    const to = raw.reply
+    // `reply` and a failing handler share this flag so that only the first answer goes out. The
+    // error path is a plain function, not a closure made per message: this runs for every message.
+    const once = to === undefined ? undefined : { replied: false }
+    const reply: Reply | undefined =
+      once === undefined
+        ? undefined
+        : (out) => {
+            if (once.replied) return
+            once.replied = true
+            send(to!, out)
+          }
     try {
       const out = handler(msg, reply, raw.subject)
       stats.handled++
       if (out && typeof (out as Promise<void>).then === 'function') {
-        const p = (out as Promise<void>).catch(fail).finally(() => running.delete(p))
+        const p = (out as Promise<void>)
+          .then(undefined, (err: unknown) => handlerFailed(err, msg, raw, once))
+          .finally(() => running.delete(p))
         running.add(p)
       }
     } catch (err) {
-      fail(err)
+      handlerFailed(err, msg, raw, once)
     }
   }
 
-  async function decodeReply(p: Promise<Uint8Array>): Promise<AnyEnvelope> {
-    const msg = decode(await p)
+  function handlerFailed(err: unknown, msg: AnyEnvelope, raw: RawMsg, once?: { replied: boolean }): void {
+    stats.handlerErrors++
+    if (once && !once.replied) {
+      once.replied = true
+      errorReply(raw.reply!, err, msg.corr ?? msg.id)
+    }
+    opts.onHandlerError?.(err, msg, raw.subject)
+  }
+
+  function checkReply(bytes: Uint8Array): AnyEnvelope {
+    const msg = decode(bytes)
     if (msg.type === 'error') throw fromErrorBody(msg.body)
     return msg
   }
@@ -224,12 +231,12 @@ export function createBus(opts: CreateBusOptions): Bus {
     request(subj, msg, { timeoutMs }) {
       if (closed || closing) return Promise.reject(new BusClosedError())
       stats.requests++
-      return decodeReply(transport.request(subj, encode(msg), timeoutMs))
+      return transport.request(subj, encode(msg), timeoutMs).then(checkReply)
     },
     requestRaw(subj, data, { timeoutMs }) {
       if (closed || closing) return Promise.reject(new BusClosedError())
       stats.requests++
-      return decodeReply(transport.request(subj, data, timeoutMs))
+      return transport.request(subj, data, timeoutMs).then(checkReply)
     },
     flush: () => transport.flush(),
     stats: () => ({ ...stats }),

@@ -8,6 +8,8 @@ import { createMemoryTransport } from './createMemoryTransport.ts'
  * @example
  * const bus = createMemoryBus({ ns: 'default' })
  */
-export function createMemoryBus(opts: Omit<CreateBusOptions, 'transport'> & { maxPayload?: number } = {}): Bus {
+export function createMemoryBus(
+  opts: Omit<CreateBusOptions, 'transport'> & { maxPayload?: number } = {},
+): Bus {
   return createBus({ ...opts, transport: createMemoryTransport({ maxPayload: opts.maxPayload }) })
 }

@@ -125,7 +125,8 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
     },
     request(subject, data, timeoutMs) {
       if (closing) return Promise.reject(new BusClosedError())
-      if (data.byteLength > maxPayload) return Promise.reject(new PayloadTooLargeError(data.byteLength, maxPayload))
+      if (data.byteLength > maxPayload)
+        return Promise.reject(new PayloadTooLargeError(data.byteLength, maxPayload))
       if (!hasResponder(subject)) return Promise.reject(new NoRespondersError(subject))
       const { reply, promise } = inbox.add(subject, timeoutMs)
       enqueue({ subject, data, reply })

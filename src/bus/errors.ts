@@ -43,11 +43,14 @@ export class VersionMismatchError extends HiveError {
   readonly expected: number
 
   constructor(got: unknown, expected: number) {
-    super(`protocol version ${String(got)} is not supported (this process speaks v${expected}); upgrade the older side`, {
-      code: 'VERSION_MISMATCH',
-      retryable: false,
-      data: { got, expected },
-    })
+    super(
+      `protocol version ${String(got)} is not supported (this process speaks v${expected}); upgrade the older side`,
+      {
+        code: 'VERSION_MISMATCH',
+        retryable: false,
+        data: { got, expected },
+      },
+    )
     this.name = 'VersionMismatchError'
     this.got = got
     this.expected = expected

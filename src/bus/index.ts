@@ -3,12 +3,12 @@ export { decode, encode, validate } from './codec.ts'
 export {
   type Bus,
   type BusStats,
-  type Handler,
-  type Reply,
-  type Subscription,
   createBus,
   DEAD_LETTER_MAX_BYTES,
   expectType,
+  type Handler,
+  type Reply,
+  type Subscription,
 } from './createBus.ts'
 export { createMemoryBus } from './createMemoryBus.ts'
 export { type AnyEnvelope, type Envelope, envelope, newId, PROTOCOL_VERSION } from './envelope.ts'

@@ -57,11 +57,12 @@ export class PendingRequests {
     return true
   }
 
-  reject(token: string, err: Error): boolean {
+  /** Rejects one request; `err` may be built from the request's subject. */
+  reject(token: string, err: Error | ((subject: string) => Error)): boolean {
     const p = this.pending.get(token)
     if (!p) return false
     this.pending.delete(token)
-    p.reject(err)
+    p.reject(typeof err === 'function' ? err(p.subject) : err)
     return true
   }
 

@@ -27,7 +27,11 @@ export type Address =
 const TOKEN = /^[A-Za-z0-9_\-:@+=~%]+$/
 
 /** Checks that `value` may stand as one subject token; throws a clear error if not. */
-export function assertToken(value: string, what: string, opts: { wildcard?: 'none' | 'any' | 'tail' } = {}): string {
+export function assertToken(
+  value: string,
+  what: string,
+  opts: { wildcard?: 'none' | 'any' | 'tail' } = {},
+): string {
   const wildcard = opts.wildcard ?? 'any'
   if (wildcard !== 'none' && (value === '*' || (value === '>' && wildcard === 'tail'))) return value
   if (!TOKEN.test(value)) {

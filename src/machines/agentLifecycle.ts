@@ -119,6 +119,34 @@ export function heartbeat(
       continue
     s.out.push({ type: 'cancel', agentId, taskId: r.task_id, attempt: r.attempt })
   }
+  requeueUnlisted(s, a, running)
+}
+
+/**
+ * Attempts the agent should be running but no longer lists: their assignment or their result was
+ * lost on the way (core NATS is at-most-once; a server restart drops what it held). Results and
+ * heartbeats travel the same connection in order, so a finished attempt's result arrives before a
+ * heartbeat that omits it. Only attempts assigned more than two heartbeat intervals ago count: a
+ * heartbeat sent just before an assignment arrived must not requeue it.
+ */
+function requeueUnlisted(
+  s: Step,
+  a: AgentEntry,
+  running: readonly { task_id: string; attempt: number }[],
+): void {
+  if (!s.rules.requeueOnAgentLoss) return
+  const grace = 2 * s.ctx.config.heartbeatIntervalMs
+  let listed: Set<string> | undefined
+  for (const taskId in a.running) {
+    const e = s.ctx.tasks[taskId]
+    if (e === undefined || e.attempt !== a.running[taskId]) continue
+    if (e.status !== 'assigned' && e.status !== 'running') continue
+    if (e.assignedAt === undefined || s.now - e.assignedAt < grace) continue
+    listed ??= new Set(running.map((r) => `${r.task_id}#${r.attempt}`))
+    if (listed.has(`${taskId}#${e.attempt}`)) continue
+    endAttempt(s, e, { cancel: true, release: true })
+    requeue(s, e, s.now, 'requeued', { reason: 'lost_in_transit', agentId: a.id })
+  }
 }
 
 /** A liveness timer fired: demote the agent if it has been silent too long, else re-arm. */

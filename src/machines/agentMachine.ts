@@ -146,7 +146,7 @@ const machineSetup = setup({
       enqueue.emit({ type: 'register', info: context.info }),
     ),
     armTimers: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'registered') return
+      if (event.type !== 'registered' && event.type !== 'task.assign') return
       enqueue.assign({
         nextHeartbeatAt: event.now + context.heartbeatIntervalMs,
         nextHealthCheckAt: event.now + context.healthCheckIntervalMs,
@@ -285,7 +285,13 @@ function createAgentMachine() {
         entry: 'emitRegister',
         on: {
           registered: { target: 'idle', actions: 'armTimers' },
-          'task.assign': { actions: { type: 'reject', params: { reason: 'not registered yet' } } },
+          // Only a coordinator that registered us assigns work: its acknowledgement is still in
+          // flight. Rejecting would bounce the first tasks of every agent start.
+          'task.assign': [
+            { guard: 'isDuplicate' },
+            { guard: 'hasCapacity', target: 'busy', actions: ['armTimers', 'accept'] },
+            { actions: { type: 'reject', params: {} } },
+          ],
           tick: { actions: 'retryRegister' },
           'health.ok': ignore,
           'health.failed': ignore,

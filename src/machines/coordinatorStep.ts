@@ -21,6 +21,7 @@ import {
   cancelTask,
   checkTimeout,
   submitTask,
+  taskRejected,
   taskStarted,
 } from './taskHandlers.ts'
 import { enqueueReady } from './taskQueue.ts'
@@ -80,6 +81,9 @@ export function coordinatorStep(
       break
     case 'task.cancel':
       cancelTask(s, ev.taskId)
+      break
+    case 'task.rejected':
+      taskRejected(s, ev.taskId, ev.attempt, ev.agentId, ev.reason)
       break
     case 'task.started':
       taskStarted(s, ev.taskId, ev.attempt, ev.agentId)

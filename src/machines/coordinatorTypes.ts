@@ -151,6 +151,7 @@ export type CoordinatorEvent =
   | { type: 'task.result'; result: TaskResult; now: number }
   | { type: 'task.cancel'; taskId: string; now: number }
   | { type: 'task.started'; taskId: string; attempt: number; agentId: string; now: number }
+  | { type: 'task.rejected'; taskId: string; attempt: number; agentId: string; reason: string; now: number }
   | { type: 'allocation.granted'; requestId: string; now: number }
   | { type: 'allocation.denied'; requestId: string; reason: string; now: number }
   | { type: 'allocation.preempted'; requestId: string; now: number }

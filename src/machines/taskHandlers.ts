@@ -145,3 +145,21 @@ export function allocationLost(
     requeue(s, e, s.now, 'requeued', { reason: 'preempted', agentId })
   }
 }
+
+/**
+ * The agent gave an attempt back without running it (at capacity, draining, stopping): requeue it
+ * at once, not counted against the retry budget, preferring another agent.
+ */
+export function taskRejected(
+  s: Step,
+  taskId: string,
+  attempt: number,
+  agentId: string,
+  reason: string,
+): void {
+  const e = s.ctx.tasks[taskId]
+  if (e === undefined || e.attempt !== attempt || e.agentId !== agentId || e.finishedAt !== undefined) return
+  endAttempt(s, e, { cancel: false, release: true })
+  e.avoid = agentId
+  requeue(s, e, s.now, 'requeued', { reason: `rejected: ${reason}`, agentId })
+}

@@ -4,6 +4,9 @@
 import type { ExprScope } from '../schema/workflow.ts'
 import { type Expr, evaluateCondition, findExpressions, interpolate, parseExpression } from './expressions.ts'
 
+// Asked for every pending task on every event: parse each condition once.
+const statusAware = new Map<string, boolean>()
+
 function bodies(when: string): string[] {
   return when.includes('${{') ? findExpressions(when) : [when]
 }
@@ -26,19 +29,31 @@ export function conditionHolds(when: string, scope: ExprScope): boolean {
  * @throws ExpressionError when the condition does not parse.
  */
 export function readsDependencyStatus(when: string): boolean {
-  const uses = (e: Expr): boolean => {
-    switch (e.kind) {
-      case 'call':
-        return e.name === 'success' || e.name === 'failure' || e.name === 'always' || e.args.some(uses)
-      case 'member':
-        return uses(e.object) || uses(e.key)
-      case 'not':
-        return uses(e.operand)
-      case 'binary':
-        return uses(e.left) || uses(e.right)
-      default:
-        return false
-    }
+  let known = statusAware.get(when)
+  if (known === undefined) {
+    known = bodies(when).some((b) => callsStatusFunction(parseExpression(b)))
+    if (statusAware.size >= 1000) statusAware.clear()
+    statusAware.set(when, known)
   }
-  return bodies(when).some((b) => uses(parseExpression(b)))
+  return known
+}
+
+function callsStatusFunction(e: Expr): boolean {
+  switch (e.kind) {
+    case 'call':
+      return (
+        e.name === 'success' ||
+        e.name === 'failure' ||
+        e.name === 'always' ||
+        e.args.some(callsStatusFunction)
+      )
+    case 'member':
+      return callsStatusFunction(e.object) || callsStatusFunction(e.key)
+    case 'not':
+      return callsStatusFunction(e.operand)
+    case 'binary':
+      return callsStatusFunction(e.left) || callsStatusFunction(e.right)
+    default:
+      return false
+  }
 }

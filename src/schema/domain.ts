@@ -11,7 +11,10 @@ export const tokenId = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[A-Za-z0-9_\-:@+=~%]+$/, 'use letters, digits and - _ : @ + = ~ % only (no dots, spaces or wildcards)')
+  .regex(
+    /^[A-Za-z0-9_\-:@+=~%]+$/,
+    'use letters, digits and - _ : @ + = ~ % only (no dots, spaces or wildcards)',
+  )
 const capability = z.string().trim().toLowerCase().min(1, 'a capability cannot be empty')
 const seconds = z.number().positive()
 
@@ -58,7 +61,15 @@ export const taskSpec = z.object({
 export type TaskSpec = z.input<typeof taskSpec>
 export type Task = z.output<typeof taskSpec> & { task_id: string }
 
-export const taskStatus = z.enum(['queued', 'assigned', 'running', 'success', 'failed', 'timeout', 'cancelled'])
+export const taskStatus = z.enum([
+  'queued',
+  'assigned',
+  'running',
+  'success',
+  'failed',
+  'timeout',
+  'cancelled',
+])
 export type TaskStatus = z.infer<typeof taskStatus>
 
 export const taskResult = z.object({

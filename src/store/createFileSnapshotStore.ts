@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { safeKey, type SnapshotStore } from './snapshotStore.ts'
+import { type SnapshotStore, safeKey } from './snapshotStore.ts'
 
 /** Snapshots as JSON files in a directory (`.hive/` by default); each write is atomic (temp file + rename). */
 export function createFileSnapshotStore(dir: string): SnapshotStore {

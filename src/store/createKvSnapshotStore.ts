@@ -1,6 +1,6 @@
 import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { safeKey, type SnapshotStore } from './snapshotStore.ts'
+import { type SnapshotStore, safeKey } from './snapshotStore.ts'
 
 /**
  * Snapshots in a JetStream KV bucket (`hive_<ns>_snapshots`), so any node can resume an actor

@@ -92,13 +92,9 @@ describe('agentMachine - creation and registration', () => {
     )
   })
 
-  it('agentMachine - rejects assignments until registered, and retries registration on the heartbeat beat', () => {
+  it('agentMachine - retries registration on the heartbeat beat while no coordinator answers', () => {
     const a = agent({ now: 0 })
     a.take()
-    a.assign('t1')
-    expect(a.take()).toEqual([
-      { type: 'rejected', task_id: 't1', attempt: 1, agent_id: 'a1', reason: 'not registered yet' },
-    ])
     a.send({ type: 'tick', now: 999 })
     expect(a.take()).toEqual([])
     a.send({ type: 'tick', now: 1000 })
@@ -108,6 +104,19 @@ describe('agentMachine - creation and registration', () => {
     a.send({ type: 'tick', now: 1500 })
     expect(a.take()).toEqual([])
     expect(a.ctx().healthFailures).toBe(0)
+  })
+
+  // Regression: the coordinator assigns work as soon as it registers an agent, so the first
+  // assignment can overtake the registration's acknowledgement; rejecting it stranded the task.
+  it('agentMachine - an assignment that overtakes the registration ack is accepted and counts as registered', () => {
+    const a = agent({ now: 0 })
+    a.take()
+    a.assign('t1')
+    expect(a.value()).toBe('busy')
+    expect(a.types()).toContain('execute')
+    expect(a.ctx().nextHeartbeatAt).toBeGreaterThan(0)
+    a.send({ type: 'registered', now: 5 })
+    expect(a.value()).toBe('busy')
   })
 
   it('agentMachine - registered moves to idle and arms the heartbeat and health-check deadlines', () => {

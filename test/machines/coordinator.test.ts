@@ -181,15 +181,16 @@ describe('coordinator', () => {
     h.send({ type: 'agent.register', info: agentInfo('a2') })
     h.send({ type: 'task.submit', task: taskOf('t1', { timeout: 5 }) })
     expect(coordinatorDeadline(h.ctx())).toBe(3000) // heartbeat expiry comes first
-    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 1, running: [], now: 2500 })
+    const t1 = (attempt: number) => [{ task_id: 't1', attempt }]
+    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 1, running: t1(1), now: 2500 })
     h.send({ type: 'agent.heartbeat', agentId: 'a2', load: 0, running: [], now: 2500 })
-    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 1, running: [], now: 4900 })
+    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 1, running: t1(1), now: 4900 })
     h.send({ type: 'agent.heartbeat', agentId: 'a2', load: 0, running: [], now: 4900 })
     const out = h.at(5000)
     expect(ofType(out, 'cancel')).toEqual([{ type: 'cancel', agentId: 'a1', taskId: 't1', attempt: 1 }])
     expect(assigned(out)).toEqual(['t1@a2#2'])
     h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 0, running: [], now: 7000 })
-    h.send({ type: 'agent.heartbeat', agentId: 'a2', load: 1, running: [], now: 7000 })
+    h.send({ type: 'agent.heartbeat', agentId: 'a2', load: 1, running: t1(2), now: 7000 })
     const end = h.at(10_000)
     expect(ofType(end, 'taskDone')[0].record).toMatchObject({ status: 'timeout', attempts: 2 })
   })
@@ -436,5 +437,34 @@ describe('coordinator', () => {
     h.send({ type: 'agent.register', info: agentInfo('a1') })
     h.send({ type: 'task.submit', task: taskOf('t1') })
     expect(assigned(h.send({ type: 'task.submit', task: taskOf('t2') }))).toEqual([])
+  })
+
+  // Regression: an assignment or a result lost in transit (a server restart) left the task
+  // assigned forever; the agent's heartbeat shows it is not running it.
+  it('coordinator - an attempt its agent no longer lists after the grace period is requeued, not lost', () => {
+    const h = harness()
+    h.send({ type: 'agent.register', info: agentInfo('a1') })
+    h.send({ type: 'task.submit', task: taskOf('t1') })
+    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 0, running: [], now: 1000 })
+    expect(h.ctx().tasks.t1.attempt).toBe(1) // inside the grace: the assignment may be in flight
+    const out = h.at(2500)
+    expect(out).toEqual([])
+    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 0, running: [], now: 2600 })
+    expect(h.ctx().tasks.t1.attempt).toBe(2)
+    expect(h.ctx().tasks.t1.status).toBe('assigned')
+    expect(h.ctx().tasks.t1.failures).toBe(0)
+  })
+
+  it('coordinator - an attempt the agent rejects goes to another agent without counting as a failure', () => {
+    const h = harness()
+    h.send({ type: 'agent.register', info: agentInfo('a1') })
+    h.send({ type: 'task.submit', task: taskOf('t1') })
+    expect(h.ctx().tasks.t1.agentId).toBe('a1')
+    h.send({ type: 'agent.register', info: agentInfo('a2') })
+    h.send({ type: 'task.rejected', taskId: 't1', attempt: 1, agentId: 'a1', reason: 'draining', now: 10 })
+    expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, agentId: 'a2', failures: 0 })
+    // A stale rejection changes nothing.
+    h.send({ type: 'task.rejected', taskId: 't1', attempt: 1, agentId: 'a1', reason: 'late', now: 11 })
+    expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, agentId: 'a2' })
   })
 })
