@@ -1,15 +1,23 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createActor } from 'xstate'
 import {
   type Allocation,
   allocatorDeadline,
+  DEFAULT_ALLOCATOR_RULES,
   type ResourceAmounts,
   requestVector,
   usage,
 } from '../../src/machines/allocation.ts'
-import { type AllocatorEmitted, allocatorMachine } from '../../src/machines/allocatorMachine.ts'
+import {
+  type AllocatorEmitted,
+  allocatorMachine,
+  createAllocatorMachine,
+} from '../../src/machines/allocatorMachine.ts'
+import { type AllocatorStep, allocatorStep } from '../../src/machines/allocatorStep.ts'
 import { choosePreemption } from '../../src/machines/choosePreemption.ts'
 import { findCycle } from '../../src/machines/findCycle.ts'
+import { allocatorProperty } from './allocatorSpec.ts'
 
 function start(capacity: Record<string, ResourceAmounts> = {}) {
   const actor = createActor(allocatorMachine, { input: { capacity } })
@@ -253,4 +261,74 @@ describe('allocation helpers', () => {
       alloc('z', 2, 3),
     ])
   })
+})
+
+/** Each breaks one clause of the spec; the same property must catch it. */
+const mutants: Record<string, AllocatorStep> = {
+  'checks only cpu (over-allocates memory)': (l, e) =>
+    allocatorStep(l, e, {
+      ...DEFAULT_ALLOCATOR_RULES,
+      fits: (free, need) => need.cpu_cores <= free.cpu_cores,
+    }),
+  'preempts equal priority': (l, e) =>
+    allocatorStep(l, e, {
+      ...DEFAULT_ALLOCATOR_RULES,
+      mayPreempt: (victim, by) => victim.priority <= by.priority,
+    }),
+  'forgets to emit preempted': (l, e) => {
+    const r = allocatorStep(l, e)
+    return { ...r, emitted: r.emitted.filter((x) => x.type !== 'preempted') }
+  },
+  'forgets to emit expired': (l, e) => {
+    const r = allocatorStep(l, e)
+    return { ...r, emitted: r.emitted.filter((x) => x.type !== 'expired') }
+  },
+  'never retries the queue after a release': (l, e) => {
+    if (e.type !== 'release') return allocatorStep(l, e)
+    // Release by hand, leaving the waiters where they are.
+    const a = l.allocations[e.requestId]
+    if (!a) return allocatorStep(l, e)
+    const { [e.requestId]: _, ...allocations } = l.allocations
+    const { requestId, owner, agentId } = a
+    return { ledger: { ...l, allocations }, emitted: [{ type: 'released', requestId, owner, agentId }] }
+  },
+  'leaves deadlocks in place': (l, e) => {
+    const r = allocatorStep(l, e)
+    const victims = new Set(
+      r.emitted.flatMap((x) => (x.type === 'denied' && x.code === 'deadlock' ? [x.requestId] : [])),
+    )
+    if (victims.size === 0) return r
+    const restored = l.queue.filter((q) => victims.has(q.requestId))
+    if (e.type === 'allocate' && victims.has(e.requestId)) {
+      const { requestId, owner, agentId, priority } = e
+      restored.push({
+        requestId,
+        owner,
+        agentId,
+        priority,
+        resources: requestVector(e.resources),
+        queuedAt: e.now,
+        seq: r.ledger.seq,
+      })
+    }
+    const emitted = r.emitted.filter(
+      (x) => x.type !== 'deadlock' && !(x.type === 'denied' && x.code === 'deadlock'),
+    )
+    return { ledger: { ...r.ledger, queue: [...r.ledger.queue, ...restored] }, emitted }
+  },
+}
+
+describe('allocatorMachine - model-based property', () => {
+  it('allocatorMachine - random capacity/allocate/confirm/release/tick sequences keep to the spec', () => {
+    fc.assert(allocatorProperty(allocatorMachine), { numRuns: 150 })
+  })
+
+  for (const [name, step] of Object.entries(mutants)) {
+    it(`allocatorMachine - the spec property catches the mutant: ${name}`, () => {
+      expect(
+        fc.check(allocatorProperty(createAllocatorMachine(step)), { numRuns: 150, endOnFailure: true })
+          .failed,
+      ).toBe(true)
+    })
+  }
 })
