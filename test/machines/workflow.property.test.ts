@@ -64,7 +64,7 @@ const mutantRuns = { numRuns: 200, endOnFailure: true }
 const mutant = (rules: Partial<WorkflowRules>) => createWorkflowMachine({ ...defaultWorkflowRules, ...rules })
 
 describe('workflowMachine properties', () => {
-  it('workflowMachine - no task is submitted before its dependencies succeeded, its when held and its gate opened', () => {
+  it('workflowMachine - no task is submitted before its dependencies succeeded, its when held and its gate opened, nor beyond max_parallel, and it gets its dependency output', () => {
     fc.assert(dependenciesRespected(workflowMachine), runs)
   })
 
