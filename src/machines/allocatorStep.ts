@@ -294,6 +294,7 @@ function setCapacity(
     return
   }
   const cap = capacityVector(amounts)
+  // The bus schema rejects such amounts; one that slips through (NaN, negative) has nothing to give.
   for (const k of Object.keys(cap) as (keyof typeof cap)[]) if (!(cap[k] >= 0)) cap[k] = 0
   l.capacity[agentId] = cap
   // A shrunk agent sheds the fewest, lowest-priority allocations that bring it back within capacity.

@@ -239,6 +239,22 @@ describe('allocatorMachine - unit', () => {
   })
 })
 
+describe('allocatorMachine - persistence', () => {
+  it('allocatorMachine - a restored snapshot keeps its reservation deadlines and waiters', () => {
+    const a = start({ a1: { cpu_cores: 1, task_slots: 2 } })
+    a.alloc('t1#1', { cpu_cores: 1 }, { ttlMs: 100 })
+    a.alloc('t2#1', { cpu_cores: 1 })
+    const saved = JSON.parse(JSON.stringify(a.actor.getPersistedSnapshot()))
+    a.actor.stop()
+    const restored = createActor(allocatorMachine, { snapshot: saved, input: {} })
+    const emitted: AllocatorEmitted[] = []
+    restored.on('*', (e) => emitted.push(e))
+    restored.start()
+    restored.send({ type: 'tick', now: 100 })
+    expect(emitted.map((e) => e.type)).toEqual(['expired', 'granted'])
+  })
+})
+
 describe('allocation helpers', () => {
   it('findCycle - names the cycle in order from its smallest owner, or nothing when acyclic', () => {
     expect(findCycle({ c: ['a'], a: ['b'], b: ['c'], d: ['a'] })).toEqual(['a', 'b', 'c'])
