@@ -142,9 +142,15 @@ describe('codec regressions', () => {
   // Regression: `capability` once checked min(1) BEFORE trimming, so '  ' was accepted as '' and
   // the next hop (a coordinator forwarding the task in task.assign) refused it.
   it('codec - a capability of only spaces is refused at the first hop, not the second', () => {
-    const bytes = encode(envelope('task.submit', { task_type: 'code', required_capabilities: ['  '] }, { from: 'cli' }))
+    const bytes = encode(
+      envelope('task.submit', { task_type: 'code', required_capabilities: ['  '] }, { from: 'cli' }),
+    )
     expect(() => decode(bytes)).toThrow(MalformedMessageError)
-    const ok = decode(encode(envelope('task.submit', { task_type: 'code', required_capabilities: [' Py '] }, { from: 'cli' })))
+    const ok = decode(
+      encode(
+        envelope('task.submit', { task_type: 'code', required_capabilities: [' Py '] }, { from: 'cli' }),
+      ),
+    )
     expect(() => decode(encode(ok))).not.toThrow()
     expect((ok.body as { required_capabilities: string[] }).required_capabilities).toEqual(['py'])
   })

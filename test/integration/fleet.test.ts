@@ -40,10 +40,13 @@ async function startFleet(server: NatsServer, ns: string) {
     ]),
   )
   const client = await createClient({ servers: server.url, ns, timeoutMs: 3000, pollMs: 1000 })
-  await waitFor(async () => (await client.listAgents().catch(() => [])).filter((a) => a.state !== 'dead').length === 3, {
-    timeoutMs: 20_000,
-    message: 'three agents registered',
-  })
+  await waitFor(
+    async () => (await client.listAgents().catch(() => [])).filter((a) => a.state !== 'dead').length === 3,
+    {
+      timeoutMs: 20_000,
+      message: 'three agents registered',
+    },
+  )
   return { coordinator, agents, client }
 }
 
@@ -126,7 +129,9 @@ describe('fleet - multi-process hive on a real nats-server', () => {
       await server.restart()
       const records = await results
       expect(records).toHaveLength(300)
-      expect(records.filter((r) => r.status !== 'success').map((r) => [r.task_id, r.status, r.error])).toEqual([])
+      expect(
+        records.filter((r) => r.status !== 'success').map((r) => [r.task_id, r.status, r.error]),
+      ).toEqual([])
       expect(new Set(records.map((r) => r.task_id)).size).toBe(300)
     } finally {
       await client.close()
