@@ -293,7 +293,7 @@ describe('circuitBreakerMachine - model-based property', () => {
 
   for (const [name, logic] of Object.entries(mutants)) {
     it(`circuitBreakerMachine - the spec property catches the mutant: ${name}`, () => {
-      expect(fc.check(matchesSpec(logic), { numRuns: 500 }).failed).toBe(true)
+      expect(fc.check(matchesSpec(logic), { numRuns: 500, endOnFailure: true }).failed).toBe(true)
     })
   }
 })
