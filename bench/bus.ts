@@ -281,7 +281,8 @@ async function main(): Promise<void> {
       roundTrips(raw.ncRequest, 64, SECONDS * 1000),
     )
     for (const t of targets) await publishAll(t, PUBLISH_COUNT / 10)
-    await figure(targets, results, 'publish', 'publish + flush', 'msgs/s', ROUNDS, (t) =>
+    // Publish rounds are short (a fraction of a second), so take a few more of them.
+    await figure(targets, results, 'publish', 'publish + flush', 'msgs/s', ROUNDS + 2, (t) =>
       publishAll(t, PUBLISH_COUNT),
     )
     // Half as many: delivery is the slowest figure, and the least asked for.
