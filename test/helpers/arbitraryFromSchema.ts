@@ -54,7 +54,13 @@ export function arbitraryFor(
           .stringMatching(pattern)
           .filter((s) => s.length >= minLength && s.length <= Math.max(maxLength, minLength))
       }
-      return fc.string({ minLength, maxLength: Math.max(maxLength, minLength) })
+      const plain = fc.string({ minLength, maxLength: Math.max(maxLength, minLength) })
+      // Normalising checks (trim, toLowerCase) rewrite the value before the length checks: generate
+      // values already in normal form, so a round trip is the identity and min lengths still hold.
+      if (checks.some((c) => c.check === 'overwrite')) {
+        return plain.map((v) => v.trim().toLowerCase()).filter((v) => v.length >= minLength)
+      }
+      return plain
     }
     case 'number': {
       const lo = find('greater_than')
