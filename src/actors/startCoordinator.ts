@@ -15,6 +15,7 @@ import { systemClock } from './clock.ts'
 import type { Logger } from './createLogger.ts'
 import { UnknownAgentError, UnknownTaskError, UnsupportedMessageError } from './errors.ts'
 import { type HostedActor, hostMachine } from './hostMachine.ts'
+import { type AllocatorHandle, startAllocator } from './startAllocator.ts'
 
 export interface CoordinatorOptions {
   bus: Bus
@@ -28,6 +29,7 @@ export interface CoordinatorOptions {
 export interface CoordinatorHandle {
   readonly id: string
   readonly actor: HostedActor<typeof coordinatorMachine>
+  readonly allocator: AllocatorHandle
   stop(): Promise<void>
 }
 
@@ -117,15 +119,15 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
         }
         case 'allocate':
         case 'release':
-          allocatorLink?.(ev)
+          allocator.fromCoordinator(ev)
           break
         default:
           log.debug({ ev }, 'unhandled emitted event')
       }
     },
   })
-  // Set by createHive when an allocator runs beside the coordinator.
-  let allocatorLink: ((ev: { type: string }) => void) | undefined
+  // The allocator lives beside the coordinator: it guards the resources of the same agents.
+  const allocator = startAllocator({ bus, log, clock, inspect: o.inspect, answer: (a) => actor.send(a) })
 
   const now = () => clock.now()
   const subs: Subscription[] = []
@@ -183,6 +185,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
             ack()
             return
           case 'agent.register':
+            allocator.agentCapacity(msg.body)
             actor.send({ type: 'agent.register', info: msg.body })
             ack()
             return
@@ -242,14 +245,13 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   return {
     id,
     actor,
-    linkAllocator(fn: (ev: { type: string }) => void) {
-      allocatorLink = fn
-    },
+    allocator,
     async stop() {
       for (const s of subs) s.unsubscribe()
       actor.stop()
+      allocator.stop()
     },
-  } as CoordinatorHandle
+  }
 }
 
 function isFinal(status: string): boolean {
