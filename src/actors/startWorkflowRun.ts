@@ -178,6 +178,9 @@ export async function startWorkflowRun(o: WorkflowRunOptions): Promise<WorkflowR
       case 'workflow.cancel':
         handle.cancel(msg.body.reason)
         return ack()
+      case 'ping':
+        // Lets a workflow service tell a live run (in any process) from a stored one.
+        return reply?.(envelope('pong', { note: runId }, { from }))
     }
   })
 

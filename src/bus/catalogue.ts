@@ -27,6 +27,8 @@ const workflowRunView = z.object({
   started_at: z.number().optional(),
   finished_at: z.number().optional(),
   error: z.string().optional(),
+  /** Whether the answering service hosts the run (false: read from the snapshot store). */
+  live: z.boolean().optional(),
   tasks: z.record(
     z.string(),
     z.object({
@@ -127,6 +129,13 @@ export const catalogue = {
   'workflow.list': z.object({ status: z.string().optional() }),
   'workflow.status.result': workflowRunView,
   'workflow.list.result': z.object({ runs: z.array(workflowRunView) }),
+  /** Asks for the normalized definition a run was started with. */
+  'workflow.export': z.object({ run_id: id }),
+  'workflow.definition': z.object({
+    run_id: id,
+    workflow_id: id,
+    definition: z.record(z.string(), z.unknown()),
+  }),
 } as const
 
 export type Catalogue = typeof catalogue
