@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
 import type { Task } from '../schema/domain.ts'
 import { createCommandExecutor } from './executors/createCommandExecutor.ts'
 import { createFunctionExecutor, type TaskFunction } from './executors/createFunctionExecutor.ts'
@@ -14,6 +16,22 @@ export interface ExecutorSpec {
   env?: Record<string, string>
   /** Used when a task has no timeout of its own. */
   timeoutMs?: number
+  /**
+   * Where relative paths in `exec` and `function` are resolved (the config file's directory, or
+   * the working directory of `hive agent start`): tasks run in their own workspaces, so a relative
+   * `scripts/agent.py` would otherwise be looked up there.
+   */
+  baseDir?: string
+}
+
+/** Makes words that name existing files relative to `baseDir` absolute; leaves the rest alone. */
+export function resolveArgv(argv: readonly string[], baseDir: string | undefined): string[] {
+  if (!baseDir) return [...argv]
+  return argv.map((w) => {
+    if (isAbsolute(w) || w.startsWith('-') || !(w.includes('/') || w.includes('.'))) return w
+    const p = resolve(baseDir, w)
+    return existsSync(p) ? p : w
+  })
 }
 
 /**
@@ -28,11 +46,11 @@ export function executorFor(spec: ExecutorSpec): () => Executor {
     return () =>
       typeof fnSpec === 'function'
         ? createFunctionExecutor({ fn: fnSpec })
-        : createFunctionExecutor(parseFunctionSpec(fnSpec))
+        : createFunctionExecutor(withBase(parseFunctionSpec(fnSpec), spec.baseDir))
   }
   if (spec.exec === undefined)
     throw new Error('an agent needs `exec` (a command) or `function` (module#export)')
-  const base = typeof spec.exec === 'string' ? splitArgv(spec.exec) : [...spec.exec]
+  const base = resolveArgv(typeof spec.exec === 'string' ? splitArgv(spec.exec) : spec.exec, spec.baseDir)
   return () => {
     const plain = createCommandExecutor({ argv: base, env: spec.env, timeoutMs: spec.timeoutMs })
     return {
@@ -58,4 +76,8 @@ function taskCommand(task: Task): string[] | undefined {
   if (typeof m.run === 'string' && m.run.trim()) return [m.run]
   if (Array.isArray(m.exec) && m.exec.every((w) => typeof w === 'string')) return m.exec as string[]
   return undefined
+}
+
+function withBase(f: { module: string; export: string }, baseDir: string | undefined) {
+  return baseDir && !isAbsolute(f.module) ? { ...f, module: resolve(baseDir, f.module) } : f
 }

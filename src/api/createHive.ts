@@ -113,7 +113,7 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
       bus,
       log,
       info,
-      executor: executorFor(def),
+      executor: executorFor({ ...def, env: { HIVE_AGENT_ID: def.id, ...def.env } }),
       clock: o.clock,
       heartbeatIntervalMs,
       workspaceRoot: o.workspaceRoot ? `${o.workspaceRoot}/${def.id}` : undefined,

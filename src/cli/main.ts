@@ -7,6 +7,12 @@ import { registerTaskCommands } from './commands/task.ts'
 import { exitCodeOf } from './context.ts'
 import { EXIT } from './output.ts'
 
+// `hive task list | head`: a closed stdout ends the command quietly, as with any Unix tool.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
+
 const program = new Command()
   .name('hive')
   .description('Hive: run fleets of AI agents as XState actors over NATS (or an embedded bus).')

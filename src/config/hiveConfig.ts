@@ -91,8 +91,11 @@ export async function loadHiveConfig(file: string): Promise<HiveConfig> {
   return config
 }
 
-/** The agents a config declares, replicas expanded (`id-1`, `id-2`, …). */
-export function agentDefsOf(config: HiveConfig): AgentDef[] {
+/**
+ * The agents a config declares, replicas expanded (`id-1`, `id-2`, …). Relative paths in `exec`
+ * and `function` are resolved against `baseDir` (the config file's directory).
+ */
+export function agentDefsOf(config: HiveConfig, baseDir?: string): AgentDef[] {
   return config.agents.flatMap((a) => {
     const base: AgentDef = {
       id: a.id,
@@ -106,6 +109,7 @@ export function agentDefsOf(config: HiveConfig): AgentDef[] {
       timeoutMs: a.timeout ? a.timeout * 1000 : undefined,
       resources: a.resources,
       metadata: a.metadata,
+      baseDir,
     }
     if (!a.replicas || a.replicas === 1) return [base]
     return Array.from({ length: a.replicas }, (_, i) => ({ ...base, id: `${a.id}-${i + 1}` }))

@@ -53,6 +53,7 @@ export function registerAgentCommands(program: Command): void {
           weight: intOption(o.weight, '--weight'),
           exec: o.exec,
           function: o.function,
+          baseDir: process.cwd(),
         },
       ],
     })

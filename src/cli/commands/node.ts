@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { createLogger } from '../../actors/createLogger.ts'
 import { createHive, type Role } from '../../api/createHive.ts'
@@ -12,7 +13,7 @@ export async function hiveOptionsFrom(configPath: string | undefined, g: { nats?
   return {
     ns: g.ns !== 'default' ? g.ns : (config.ns ?? g.ns),
     nats: servers ? { ...config.nats, servers } : undefined,
-    agents: agentDefsOf(config),
+    agents: agentDefsOf(config, configPath ? dirname(resolve(configPath)) : process.cwd()),
     heartbeatIntervalMs: config.heartbeat_interval_ms,
     coordinator: {
       strategy: config.strategy,

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { createLogger } from '../../actors/createLogger.ts'
 import { startWorkflowRun } from '../../actors/startWorkflowRun.ts'
