@@ -158,6 +158,7 @@ export function registerRunCommand(program: Command): void {
             weight: a.weight,
             exec: a.exec,
             function: a.function,
+            baseDir: dirname(resolve(file)),
           })),
         })
         store = createFileSnapshotStore(resolve(o.stateDir))
