@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { createLogger } from '../../actors/createLogger.ts'
+import { createLogger, type Logger } from '../../actors/createLogger.ts'
 import { startWorkflowRun } from '../../actors/startWorkflowRun.ts'
 import { createHive, type Hive } from '../../api/createHive.ts'
 import type { WorkflowSummary } from '../../machines/workflowSummary.ts'
@@ -104,6 +104,29 @@ function createRunDisplay(def: WorkflowDef, enabled: boolean, tty: boolean) {
   }
 }
 
+/**
+ * Joins a hive over NATS as a bare client (no roles) and checks that a coordinator answers: the
+ * client would otherwise wait for one forever, retrying each submission.
+ */
+async function connectRunner(servers: string, ns: string, workflowId: string, log: Logger): Promise<Hive> {
+  let hive: Hive
+  try {
+    hive = await createHive({ ns, nats: { servers }, roles: [], log, node: `run-${workflowId}` })
+  } catch (err) {
+    throw new CliError(`cannot reach NATS at ${servers}: ${(err as Error).message}`, EXIT.unavailable)
+  }
+  try {
+    await hive.client.listAgents()
+  } catch (err) {
+    await hive.stop()
+    throw new CliError(
+      `no coordinator answers in namespace ${JSON.stringify(ns)} at ${servers} (${(err as Error).message}); start one with \`hive node --roles coordinator --nats …\``,
+      EXIT.unavailable,
+    )
+  }
+  return hive
+}
+
 export function registerRunCommand(program: Command): void {
   withGlobals(
     program
@@ -131,13 +154,7 @@ export function registerRunCommand(program: Command): void {
       let hive: Hive
       let store: SnapshotStore
       if (g.nats) {
-        hive = await createHive({
-          ns: g.ns,
-          nats: { servers: g.nats },
-          roles: [],
-          log,
-          node: `run-${def.id}`,
-        })
+        hive = await connectRunner(g.nats, g.ns, def.id, log)
         const nc = (hive.bus as unknown as { nc?: Parameters<typeof createKvSnapshotStore>[0] }).nc
         if (!nc) throw new CliError('internal: the NATS bus has no connection for the snapshot store')
         store = await createKvSnapshotStore(nc, g.ns)
@@ -173,7 +190,9 @@ export function registerRunCommand(program: Command): void {
         fresh: o.fresh,
         onChange: display,
       })
-      if (run.resumed && g.output === 'table') process.stderr.write(`resuming run ${run.runId}\n`)
+      // On stderr whatever the output format: a resumed run is worth knowing about, and stdout stays
+      // one JSON/YAML document.
+      if (run.resumed) process.stderr.write(`resuming run ${run.runId}\n`)
       const outcome = await Promise.race([run.done, untilSignal().then((sig) => sig)])
       if (typeof outcome === 'string') {
         process.stderr.write(
