@@ -9,6 +9,9 @@ import type { ExecutionResult, Executor } from './executors/types.ts'
 import { type HostedActor, hostMachine } from './hostMachine.ts'
 import { createWorkspaces } from './workspace.ts'
 
+/** Longest a capacity rejection waits for a cancelled attempt to give its slot back. */
+const HOLD_REJECTION_MS = 5000
+
 export interface AgentOptions {
   bus: Bus
   log: Logger
@@ -52,6 +55,25 @@ export function startAgent(o: AgentOptions): AgentHandle {
   let drained: (() => void) | undefined
 
   const key = (taskId: string, attempt: number) => `${taskId}#${attempt}`
+
+  // A rejection for want of a slot that a cancelled attempt still holds waits here until a slot
+  // frees (at most HOLD_REJECTION_MS). The coordinator frees the slot as soon as it cancels, but
+  // the agent keeps it until the process is dead (up to the kill grace): sent at once, the
+  // rejection comes straight back as a reassignment, thousands of times a second.
+  const held: Record<string, unknown>[] = []
+  let holdTimer: unknown
+  const sendRejected = (rejected: Record<string, unknown>) => {
+    if (bus.closed) return
+    bus.publish(
+      coordinator,
+      envelope('task.rejected', rejected as never, { from, corr: rejected.task_id as string }),
+    )
+  }
+  const releaseHeld = () => {
+    if (holdTimer !== undefined) clock.clearTimeout(holdTimer)
+    holdTimer = undefined
+    for (const r of held.splice(0)) sendRejected(r)
+  }
 
   const register = async () => {
     if (registering || stopped) return
@@ -113,12 +135,16 @@ export function startAgent(o: AgentOptions): AgentHandle {
           if (!bus.closed) {
             bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
           }
+          releaseHeld()
           break
         }
         case 'rejected': {
           const { type: _t, ...rejected } = e
-          if (!bus.closed)
-            bus.publish(coordinator, envelope('task.rejected', rejected, { from, corr: rejected.task_id }))
+          const dying = actor.getSnapshot().context.running.some((r) => r.cancelling)
+          if (dying && String(rejected.reason).startsWith('at capacity')) {
+            held.push(rejected)
+            holdTimer ??= clock.setTimeout(releaseHeld, HOLD_REJECTION_MS)
+          } else sendRejected(rejected)
           break
         }
         case 'heartbeat': {
@@ -177,6 +203,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
     for (const ac of running.values()) ac.abort()
     for (const s of subs) s.unsubscribe()
     actor.stop()
+    releaseHeld()
     if (!bus.closed) {
       try {
         bus.publish(
