@@ -4,10 +4,13 @@ import { createLogger } from '../actors/createLogger.ts'
 import { type ExecutorSpec, executorFor } from '../actors/executorFor.ts'
 import { type AgentHandle, startAgent } from '../actors/startAgent.ts'
 import { type CoordinatorHandle, startCoordinator } from '../actors/startCoordinator.ts'
+import { startWorkflowService, type WorkflowServiceHandle } from '../actors/startWorkflowService.ts'
 import { type Bus, createMemoryBus } from '../bus/index.ts'
 import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
 import type { CoordinatorInput } from '../machines/coordinatorMachine.ts'
 import { agentInfo } from '../schema/domain.ts'
+import { createKvSnapshotStore } from '../store/createKvSnapshotStore.ts'
+import { createMemorySnapshotStore, type SnapshotStore } from '../store/snapshotStore.ts'
 import { createClient, type HiveClient } from './createClient.ts'
 
 /** An agent to start: who it is, and how it runs tasks. */
@@ -21,7 +24,8 @@ export interface AgentDef extends ExecutorSpec {
   metadata?: Record<string, unknown>
 }
 
-export type Role = 'coordinator' | 'agents'
+/** `workflows` is the workflow service; it also runs wherever the coordinator does (see `workflows`). */
+export type Role = 'coordinator' | 'agents' | 'workflows'
 
 /** Heartbeat period shared by agents and coordinator unless configured. */
 export const DEFAULT_HEARTBEAT_MS = 1000
@@ -42,12 +46,19 @@ export interface HiveOptions {
   /** This process's name on the bus. */
   node?: string
   inspect?: Parameters<typeof startAgent>[0]['inspect']
+  /**
+   * The workflow service (`hive.<ns>.svc.workflow`): on by default where the coordinator (or the
+   * `workflows` role) runs; `false` turns it off. Its runs persist in `store`, by default JetStream
+   * KV over NATS and memory on the embedded bus.
+   */
+  workflows?: boolean | { store?: SnapshotStore }
 }
 
 export interface Hive {
   readonly bus: Bus
   readonly client: HiveClient
   readonly coordinator?: CoordinatorHandle
+  readonly workflows?: WorkflowServiceHandle
   readonly agents: ReadonlyMap<string, AgentHandle>
   addAgent(def: AgentDef): AgentHandle
   removeAgent(id: string, opts?: { drain?: boolean }): Promise<void>
@@ -96,6 +107,17 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
     : undefined
   const agents = new Map<string, AgentHandle>()
   const client = await createClient({ bus, ns })
+  const workflows =
+    o.workflows !== false && (roles.has('coordinator') || roles.has('workflows'))
+      ? startWorkflowService({
+          bus,
+          client,
+          log,
+          clock: o.clock,
+          inspect: o.inspect,
+          store: await workflowStore(bus, ns, o.workflows, log),
+        })
+      : undefined
 
   const addAgent = (def: AgentDef): AgentHandle => {
     if (agents.has(def.id)) throw new Error(`an agent with id ${JSON.stringify(def.id)} already runs here`)
@@ -129,6 +151,7 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
     bus,
     client,
     coordinator,
+    workflows,
     agents,
     addAgent,
     async removeAgent(id, opts = {}) {
@@ -142,11 +165,31 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
       stopping ??= (async () => {
         if (opts.drain) await Promise.all([...agents.values()].map((a) => a.drain()))
         await Promise.all([...agents.values()].map((a) => a.stop()))
+        await workflows?.stop()
         await coordinator?.stop()
         await client.close()
         if (ownBus) await bus.close()
       })()
       return stopping
     },
+  }
+}
+
+/** The workflow service's store: the one given, else JetStream KV over NATS, else memory. */
+async function workflowStore(
+  bus: Bus,
+  ns: string,
+  opt: HiveOptions['workflows'],
+  log: Logger,
+): Promise<SnapshotStore> {
+  if (typeof opt === 'object' && opt.store) return opt.store
+  const nc = (bus as { nc?: Parameters<typeof createKvSnapshotStore>[0] }).nc
+  if (!nc) return createMemorySnapshotStore()
+  try {
+    return await createKvSnapshotStore(nc, ns)
+  } catch (err) {
+    // A server without JetStream still runs workflows, but they do not survive this process.
+    log.warn({ err }, 'no JetStream for workflow snapshots: workflow runs are kept in memory')
+    return createMemorySnapshotStore()
   }
 }

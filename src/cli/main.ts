@@ -4,6 +4,7 @@ import { registerEventsCommand } from './commands/events.ts'
 import { registerNodeCommands } from './commands/node.ts'
 import { registerRunCommand } from './commands/run.ts'
 import { registerTaskCommands } from './commands/task.ts'
+import { registerWorkflowCommands } from './commands/workflow.ts'
 import { exitCodeOf } from './context.ts'
 import { EXIT } from './output.ts'
 
@@ -24,6 +25,7 @@ registerNodeCommands(program)
 registerAgentCommands(program)
 registerTaskCommands(program)
 registerEventsCommand(program)
+registerWorkflowCommands(program)
 
 try {
   await program.parseAsync(process.argv)
