@@ -1,62 +1,145 @@
-import { spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+/**
+ * The example workflows, loaded and run to their end by the real runner: `hive run` on the embedded
+ * bus, and `hive run --nats` against a coordinator node and the example's agents as separate
+ * processes on a real nats-server. Each run works on a copy of the sample project in a temp dir.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { evaluateCondition, interpolate } from '../../src/machines/expressions.ts'
-import type { ExprScope, WorkflowDef } from '../../src/schema/workflow.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadWorkflow } from '../../src/workflow/loadWorkflow.ts'
+import { freshNs } from '../helpers/busFactories.ts'
+import { runHive } from '../helpers/hiveProcess.ts'
+import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { parseRunResult, type RunResult, snapshotFiles, startNatsHive, tempDir } from './workflowRunKit.ts'
 
 const examples = new URL('../../examples/', import.meta.url).pathname
-/**
- * Running the examples spawns some 60 short node processes: quick on an idle machine, tens of
- * seconds on a loaded CI runner, so the runs are opt-in (`HIVE_EXAMPLES_E2E=1`).
- */
-const e2e = process.env.HIVE_EXAMPLES_E2E === '1'
+const workflowFile = (name: string) => join(examples, 'workflows', name)
 
-/**
- * A deliberately minimal stand-in for the workflow runner (sequential, no retries), enough to show
- * that each example's shell tasks do what they claim on a copy of the sample project. The real
- * runner's end-to-end tests belong to the runner.
- */
-async function runSequentially(def: WorkflowDef): Promise<ExprScope['tasks']> {
-  const scope: ExprScope = { tasks: {}, workflow: { id: def.id, name: def.name }, vars: def.vars }
-  const pending = [...def.tasks]
-  while (pending.length > 0) {
-    const i = pending.findIndex((t) => t.depends_on.every((d) => scope.tasks[d]?.status === 'success'))
-    if (i < 0) throw new Error(`stuck with ${pending.map((t) => t.task_id).join(', ')} pending`)
-    const [task] = pending.splice(i, 1)
-    if (task.when !== undefined && !evaluateCondition(task.when, { ...scope, deps: task.depends_on })) {
-      scope.tasks[task.task_id] = { status: 'skipped', attempts: 0 }
-      continue
-    }
-    const agent = def.agents.find((a) => task.capabilities.every((c) => a.capabilities.includes(c)))
-    if (!agent?.exec || task.run === undefined) throw new Error(`no command agent for ${task.task_id}`)
-    const input = JSON.stringify(interpolate(task.input ?? null, scope))
-    const workspace = await mkdtemp(join(tmpdir(), `hive-ex-${task.task_id}-`))
-    const [cmd, ...args] = agent.exec
-    const r = spawnSync(cmd, [...args, task.run], {
-      cwd: workspace,
-      input,
-      env: { ...process.env, HIVE_INPUT: input, HIVE_WORKSPACE: workspace },
-      encoding: 'utf8',
-      timeout: 20_000,
-    })
-    await rm(workspace, { recursive: true, force: true })
-    if (r.status !== 0) throw new Error(`${task.task_id} exited ${r.status}: ${r.stderr}`)
-    scope.tasks[task.task_id] = { status: 'success', attempts: 1, output: JSON.parse(r.stdout) }
-  }
-  return scope.tasks
+/** One run of an example: its file, extra `--set`s, and what its result must show. */
+interface ExampleCase {
+  name: string
+  file: string
+  sets: string[]
+  check(r: RunResult, workdir: string): void
 }
 
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out[join(e.parentPath, e.name)] = await readFile(join(e.parentPath, e.name), 'utf8')
-  }
-  return out
-}
+const statuses = (r: RunResult) =>
+  Object.fromEntries(Object.entries(r.tasks).map(([id, t]) => [id, t.status]))
+const outputs = (r: RunResult) => Object.fromEntries(Object.entries(r.tasks).map(([id, t]) => [id, t.output]))
 
+const CASES: ExampleCase[] = [
+  {
+    name: 'tdd',
+    file: 'tdd.yaml',
+    sets: [],
+    check(r, w) {
+      expect(statuses(r)).toEqual({ red: 'success', green: 'success', refactor: 'success' })
+      // green and refactor cd into the dir red's output names: without result passing they fail.
+      expect(outputs(r)).toEqual({
+        red: { dir: w, failed: true },
+        green: { dir: w, passed: true },
+        refactor: { dir: w, passed: true },
+      })
+      expect(readFileSync(join(w, 'src/slugify.mjs'), 'utf8')).toContain('NOT_ALPHANUMERIC')
+      expect(existsSync(join(w, 'test/punctuation.test.mjs'))).toBe(true)
+    },
+  },
+  {
+    name: 'bugfix',
+    file: 'bugfix.yaml',
+    sets: [],
+    check(r, w) {
+      expect(statuses(r)).toEqual({
+        reproduce: 'success',
+        'root-cause': 'success',
+        fix: 'success',
+        test: 'success',
+        regression: 'success',
+      })
+      const o = outputs(r)
+      const repro = { dir: w, title: 'Hello,  World!', expected: 'hello-world' }
+      expect(o.reproduce).toEqual({ ...repro, actual: 'hello,--world!', reproduced: true })
+      expect(o['root-cause']).toMatchObject({ file: 'src/slugify.mjs', line: expect.any(Number) })
+      expect(o.fix).toEqual({ changed: ['src/slugify.mjs'] })
+      expect(o.test).toEqual({ ...repro, actual: 'hello-world', reproduced: false })
+      expect(o.regression).toEqual({ passed: true, suites: 1 })
+    },
+  },
+  {
+    name: 'bugfix (the bug does not reproduce: root-cause skipped by its when)',
+    file: 'bugfix.yaml',
+    sets: ['title=plain', 'expected=plain'],
+    check(r, w) {
+      expect(statuses(r)).toEqual({
+        reproduce: 'success',
+        'root-cause': 'skipped',
+        fix: 'skipped',
+        test: 'skipped',
+        regression: 'skipped',
+      })
+      expect(r.tasks.reproduce.output).toEqual({
+        dir: w,
+        title: 'plain',
+        expected: 'plain',
+        actual: 'plain',
+        reproduced: false,
+      })
+      expect(r.tasks['root-cause'].attempts).toBe(0)
+      expect(r.tasks.fix.error).toBe('dependency root-cause ended skipped')
+      expect(readFileSync(join(w, 'src/slugify.mjs'), 'utf8')).toContain('\\s') // not fixed
+    },
+  },
+  {
+    name: 'feature',
+    file: 'feature.yaml',
+    sets: ['separator=.'],
+    check(r, w) {
+      expect(statuses(r)).toEqual({
+        design: 'success',
+        backend: 'success',
+        frontend: 'success',
+        integration: 'success',
+        testing: 'success',
+        review: 'success',
+      })
+      const o = outputs(r)
+      expect(o.design).toMatchObject({
+        dir: w,
+        example: { title: 'Hello, World!', separator: '.', expected: 'hello.world' },
+      })
+      expect(o.backend).toEqual({ files: ['src/slugify.mjs'] })
+      expect(o.frontend).toEqual({ files: ['bin/slugify.mjs'] })
+      // The CLI ran with the separator from the design's output (itself from --set).
+      expect(o.integration).toEqual({ cli_output: 'hello.world' })
+      expect(o.testing).toEqual({ passed: true, suites: 2 })
+      // review's input `changed` is backend's output `files`.
+      expect(o.review).toEqual({ approved: true, changed: ['src/slugify.mjs'] })
+      expect([r.tasks.backend.agent_id, r.tasks.frontend.agent_id]).toEqual(['backend-1', 'frontend-1'])
+    },
+  },
+]
+
+let examplesBefore: Record<string, string>
+beforeAll(() => {
+  examplesBefore = snapshotFiles(examples)
+})
+
+/** Runs one case with `extra` args; checks exit code, result and that examples/ is unchanged. */
+async function runCase(c: ExampleCase, extra: string[]) {
+  const workdir = join(tempDir(`ex-${c.file.replace('.yaml', '')}`), 'work')
+  const sets = [...c.sets, `workdir=${workdir}`].flatMap((s) => ['--set', s])
+  const run = await runHive(['run', workflowFile(c.file), '--output', 'json', ...sets, ...extra])
+  const r = parseRunResult(run)
+  expect(run.code, run.stderr).toBe(0)
+  const def = await loadWorkflow(workflowFile(c.file))
+  expect(r.workflow_id).toBe(def.id)
+  expect(r.run_id.startsWith(`${def.id}-`)).toBe(true)
+  expect(r.status).toBe('success')
+  expect(Object.keys(r.tasks)).toEqual(def.tasks.map((t) => t.task_id))
+  c.check(r, workdir)
+  expect(snapshotFiles(examples)).toEqual(examplesBefore)
+}
 describe('examples', () => {
   it('examples - every workflow file loads and validates', async () => {
     const files = (await readdir(join(examples, 'workflows'))).filter((f) => /\.(ya?ml|json)$/.test(f))
@@ -82,39 +165,39 @@ describe('examples', () => {
     expect(def.max_parallel).toBe(2)
   })
 
-  it.runIf(e2e)(
-    'examples - each workflow does its work on a copy and leaves the sample project untouched',
-    async () => {
-      const project = join(examples, 'sample-project')
-      const before = await snapshot(project)
-      const workdirs: string[] = []
-      try {
-        for (const name of ['tdd', 'bugfix', 'feature']) {
-          const def = await loadWorkflow(join(examples, 'workflows', `${name}.yaml`))
-          const tasks = await runSequentially(def)
-          expect(Object.values(tasks).map((t) => t.status)).toEqual(def.tasks.map(() => 'success'))
-          const first = tasks[def.tasks[0].task_id].output as { dir: string }
-          workdirs.push(first.dir)
-          expect(first.dir.startsWith(project)).toBe(false)
-        }
-      } finally {
-        for (const d of workdirs) await rm(d, { recursive: true, force: true })
-      }
-      expect(await snapshot(project)).toEqual(before)
-    },
-    120_000,
-  )
+  describe('examples - run by the real runner on the embedded bus', () => {
+    for (const c of CASES) {
+      it.concurrent(`examples - ${c.name} runs to success with hive run on the embedded bus`, async () => {
+        await runCase(c, ['--state-dir', tempDir('ex-state'), '--fresh'])
+      }, 90_000)
+    }
+  })
 
-  it.runIf(e2e)(
-    'examples - the bugfix root cause is skipped when the bug does not reproduce',
-    async () => {
-      const def = await loadWorkflow(join(examples, 'workflows', 'bugfix.yaml'), {
-        vars: { title: 'plain', expected: 'plain' },
-      })
-      const tasks = await runSequentially({ ...def, tasks: def.tasks.slice(0, 2) })
-      expect([tasks.reproduce.status, tasks['root-cause'].status]).toEqual(['success', 'skipped'])
-      await rm((tasks.reproduce.output as { dir: string }).dir, { recursive: true, force: true })
-    },
-    60_000,
-  )
+  describe('examples - run by the real runner over NATS', () => {
+    let server: NatsServer
+    beforeAll(async () => {
+      server = await startNatsServer()
+    })
+    afterAll(async () => {
+      await server?.stop()
+    })
+
+    // One hive (coordinator + the example's agents, each its own process) per example file.
+    for (const file of ['tdd.yaml', 'bugfix.yaml', 'feature.yaml']) {
+      it.concurrent(`examples - ${file} runs to success with hive run --nats against a coordinator and agent processes`, async () => {
+        const def = await loadWorkflow(workflowFile(file))
+        // The agents run the task's `run` line the way the file's agents do.
+        expect(def.agents.every((a) => a.exec?.join(' ') === 'sh -c')).toBe(true)
+        const ns = freshNs('ex')
+        const hive = await startNatsHive(server.url, ns, def.agents)
+        try {
+          for (const c of CASES.filter((x) => x.file === file)) {
+            await runCase(c, ['--nats', server.url, '--ns', ns])
+          }
+        } finally {
+          await hive.stop()
+        }
+      }, 90_000)
+    }
+  })
 })
