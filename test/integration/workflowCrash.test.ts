@@ -14,39 +14,21 @@ import { runHive, startHive } from '../helpers/hiveProcess.ts'
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
 import {
   comparable,
-  logLine,
   parseRunResult,
+  read,
   readLog,
   type StoredRun,
   startNatsHive,
+  step,
   storedRunInDir,
   storedStatuses,
   tempDir,
+  workflowYaml,
   writeWorkflow,
 } from '../workflow/workflowRunKit.ts'
 
 const WORKFLOW_ID = 'crash-chain'
 const AGENTS = [{ id: 'sh-1', type: 'shell', capabilities: ['shell'], max_tasks: 2 }]
-
-/** Sets `$<name>` from the number `<name>` of the task input (a dependency's output passed on). */
-const read = (name: string) =>
-  `${name}=$(printf %s "$HIVE_INPUT" | sed -n 's/.*"${name}":\\([0-9]*\\).*/\\1/p')`
-
-/** One task of a generated workflow: it logs its run, then runs `body`. */
-function step(id: string, deps: string[], input: Record<string, string>, body: string[]): string {
-  const inputs = Object.entries({ log: 'vars.logdir', ...input }).map(([k, v]) => `${k}: "\${{ ${v} }}"`)
-  return [
-    `    - task_id: ${id}`,
-    `      capabilities: [shell]`,
-    `      depends_on: [${deps.join(', ')}]`,
-    `      input: { ${inputs.join(', ')} }`,
-    `      run: |`,
-    ...[logLine(id), ...body]
-      .join('\n')
-      .split('\n')
-      .map((l) => `        ${l}`),
-  ].join('\n')
-}
 
 /** a → b → (slow ∥ c) → d; every step logs its run; outputs carry numbers from step to step. */
 function crashWorkflow(dir: string): string {
@@ -61,21 +43,7 @@ function crashWorkflow(dir: string): string {
       'echo "{\\"sum\\":$((n + m))}"',
     ]),
   ]
-  return writeWorkflow(
-    dir,
-    'crash.yaml',
-    [
-      'workflow:',
-      `  id: ${WORKFLOW_ID}`,
-      '  name: crash chain',
-      '  vars: { logdir: "" }',
-      '  agents:',
-      '    - { id: sh-1, type: shell, capabilities: [shell], max_tasks: 2, exec: ["sh", "-c"] }',
-      '  tasks:',
-      ...tasks,
-      '',
-    ].join('\n'),
-  )
+  return writeWorkflow(dir, 'crash.yaml', workflowYaml({ id: WORKFLOW_ID, agent: true }, tasks))
 }
 
 /** What every complete run of the crash workflow reports, however often it was interrupted. */
@@ -219,12 +187,7 @@ describe('workflow crash - over NATS', () => {
       const file = writeWorkflow(
         dir,
         'agentkill.yaml',
-        [
-          'workflow:',
-          '  id: agent-kill',
-          '  name: agent kill',
-          '  vars: { logdir: "" }',
-          '  tasks:',
+        workflowYaml({ id: 'agent-kill' }, [
           step('a', [], {}, [`echo '{"n":3}'`]),
           step('long', ['a'], { n: 'tasks.a.output.n' }, [
             read('n'),
@@ -232,8 +195,7 @@ describe('workflow crash - over NATS', () => {
             'echo "{\\"n\\":$((n * 7))}"',
           ]),
           step('z', ['long'], { n: 'tasks.long.output.n' }, [read('n'), 'echo "{\\"n\\":$((n + 1))}"']),
-          '',
-        ].join('\n'),
+        ]),
       )
       const running = runHive([
         'run',

@@ -43,6 +43,65 @@ export function logLine(task: string): string {
   ].join('\n')
 }
 
+/** Sets `$<name>` from the string `<name>` of the task input (a temp path: no quotes in it). */
+export const readStr = (name: string) =>
+  `${name}=$(printf %s "$HIVE_INPUT" | sed -n 's/.*"${name}":"\\([^"]*\\)".*/\\1/p')`
+
+/** Sets `$<name>` from the number `<name>` of the task input (a dependency's output passed on). */
+export const read = (name: string) =>
+  `${name}=$(printf %s "$HIVE_INPUT" | sed -n 's/.*"${name}":\\([0-9]*\\).*/\\1/p')`
+
+/**
+ * One task of a generated workflow (YAML lines): capability `shell`, input `log` (the shared log
+ * dir) plus `input` (name → expression without the braces); it logs its run, then runs `body`.
+ */
+export function step(
+  id: string,
+  deps: string[],
+  input: Record<string, string>,
+  body: string[],
+  extra: string[] = [],
+): string {
+  const inputs = Object.entries({ log: 'vars.logdir', ...input }).map(([k, v]) => `${k}: "\${{ ${v} }}"`)
+  return [
+    `    - task_id: ${id}`,
+    `      capabilities: [shell]`,
+    `      depends_on: [${deps.join(', ')}]`,
+    `      input: { ${inputs.join(', ')} }`,
+    ...extra.map((l) => `      ${l}`),
+    `      run: |`,
+    ...[logLine(id), ...body]
+      .join('\n')
+      .split('\n')
+      .map((l) => `        ${l}`),
+  ].join('\n')
+}
+
+/**
+ * A workflow file's text around `tasks` from {@link step}; with `agent`, it declares one `sh -c`
+ * agent (max 2 tasks) so it runs on the embedded bus.
+ */
+export function workflowYaml(
+  o: { id: string; onFailure?: string; agent?: boolean },
+  tasks: string[],
+): string {
+  return [
+    'workflow:',
+    `  id: ${o.id}`,
+    `  name: ${o.id}`,
+    o.onFailure ? `  on_failure: ${o.onFailure}` : '',
+    '  vars: { logdir: "" }',
+    o.agent
+      ? '  agents:\n    - { id: sh-1, type: shell, capabilities: [shell], max_tasks: 2, exec: ["sh", "-c"] }'
+      : '',
+    '  tasks:',
+    ...tasks,
+    '',
+  ]
+    .filter((l) => l !== '')
+    .join('\n')
+}
+
 /** One parsed line of the shared log. */
 export interface LogEntry {
   task: string
@@ -234,4 +293,18 @@ export function storedStatuses(run: StoredRun | undefined): Record<string, strin
   return Object.fromEntries(
     Object.entries(run?.snapshot.context.tasks ?? {}).map(([id, t]) => [id, t.status]),
   )
+}
+
+/**
+ * Whether process `pid` still runs: a zombie (dead, not yet reaped by its parent, which may be an
+ * init that never reaps) counts as gone.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw err
+  }
 }
