@@ -1,4 +1,5 @@
-import { createServer } from 'node:net'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { createServer, type Socket } from 'node:net'
 import { createWebSocketInspector } from '@statelyai/inspect'
 import { createInspectorServer } from '@statelyai/inspect/server'
 import type { InspectionEvent } from 'xstate'
@@ -21,6 +22,17 @@ export async function startInspector(
   o: { port?: number; log?: Logger; autoOpen?: boolean } = {},
 ): Promise<InspectorHandle> {
   const port = o.port ?? (await freePort())
+  // The relay's stop() closes its listener but not the connections it has (ws 8 no longer closes
+  // them), so a viewer still connected would keep this process alive. It does not expose its
+  // server, so its sockets are tracked here, by the port they were accepted on.
+  const sockets = new Set<Socket>()
+  const onSocket = (m: unknown) => {
+    const socket = (m as { socket: Socket }).socket
+    if (socket.localPort !== port) return
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  }
+  subscribe('net.server.socket', onSocket)
   const relay = createInspectorServer({ port, autoOpen: o.autoOpen ?? false })
   const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` })
   const url = `http://localhost:${port}`
@@ -33,6 +45,8 @@ export async function startInspector(
     stop() {
       inspector.stop()
       relay.stop()
+      unsubscribe('net.server.socket', onSocket)
+      for (const socket of sockets) socket.destroy()
     },
   }
 }
