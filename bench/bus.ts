@@ -19,9 +19,10 @@
  * With `--nats` the bench uses that server instead of starting its own.
  * The last line printed is one JSON object with every figure and the NatsBus/raw ratios.
  */
-import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node'
-import { Packr } from 'msgpackr'
 import { type Bus, createMemoryBus, createNatsBus, encode, envelope } from '../src/bus/index.ts'
+import { fmt, numberArg, round3, roundTrips, type Sample, sample, stringArg } from './lib/measure.ts'
+import { benchNatsServer } from './lib/natsServer.ts'
+import { startRawRequestReply } from './lib/rawNats.ts'
 
 type Name = 'memory' | 'nats' | 'raw'
 
@@ -38,17 +39,8 @@ interface Target {
   close(): Promise<void>
 }
 
-/** One measurement: operations per second, and this process's CPU microseconds per operation. */
-interface Sample {
-  rate: number
-  cpuUs: number
-}
-
 const args = process.argv.slice(2)
-const arg = (name: string, dflt: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : dflt
-}
+const arg = (name: string, dflt: number) => numberArg(args, name, dflt)
 const SECONDS = arg('seconds', 0.5)
 const ROUNDS = arg('rounds', 4)
 const WARMUP_MS = 250
@@ -120,27 +112,8 @@ function busTarget(name: Name, client: Bus, server: Bus): Target {
 }
 
 async function rawTarget(url: string): Promise<Target & { ncRequest(): Promise<unknown> }> {
-  const packr = new Packr({ useRecords: false })
-  const a: NatsConnection = await connect({ servers: url, name: 'raw-client' })
-  const b: NatsConnection = await connect({ servers: url, name: 'raw-server' })
-  const inbox = createInbox()
-  const pending = new Map<number, (v: unknown) => void>()
-  let seq = 0
-  a.subscribe(`${inbox}.*`, {
-    callback: (err, m) => {
-      if (err) return
-      const id = Number(m.subject.slice(inbox.length + 1))
-      const resolve = pending.get(id)
-      if (resolve === undefined) return
-      pending.delete(id)
-      resolve(packr.unpack(m.data))
-    },
-  })
-  b.subscribe(ECHO, {
-    callback: (err, m) => {
-      if (!err && m.reply) b.publish(m.reply, packr.pack(packr.unpack(m.data)))
-    },
-  })
+  const rr = await startRawRequestReply(url, ECHO, MSG)
+  const { client: a, server: b, packr } = rr
   const c = counter()
   b.subscribe(SINK, {
     callback: (err, m) => {
@@ -149,50 +122,17 @@ async function rawTarget(url: string): Promise<Target & { ncRequest(): Promise<u
       c.hit()
     },
   })
-  await Promise.all([a.flush(), b.flush()])
+  await rr.flush()
   return {
     name: 'raw',
-    request: () =>
-      new Promise((resolve) => {
-        const id = ++seq
-        pending.set(id, resolve)
-        a.publish(ECHO, packr.pack(MSG), { reply: `${inbox}.${id}` })
-      }),
-    async ncRequest() {
-      return packr.unpack((await a.request(ECHO, packr.pack(MSG), { timeout: 10_000 })).data)
-    },
+    request: rr.request,
+    ncRequest: rr.ncRequest,
     publish: () => a.publish(NOWHERE, packr.pack(MSG)),
     publishDelivered: () => a.publish(SINK, packr.pack(MSG)),
-    flush: () => Promise.all([a.flush(), b.flush()]).then(() => {}),
+    flush: rr.flush,
     delivered: (n, ms) => c.wait(n, ms),
-    async close() {
-      await Promise.all([a.drain(), b.drain()])
-    },
+    close: rr.close,
   }
-}
-
-/** Runs `work` (which resolves with how many operations it did) and measures it. */
-async function sample(work: () => Promise<number>): Promise<Sample> {
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  const n = await work()
-  const seconds = (performance.now() - t0) / 1000
-  const cpu = process.cpuUsage(cpu0)
-  return { rate: n / seconds, cpuUs: (cpu.user + cpu.system) / n }
-}
-
-/** Keeps `inFlight` requests outstanding for `ms`; resolves with the number completed. */
-async function roundTrips(request: () => Promise<unknown>, inFlight: number, ms: number): Promise<number> {
-  let done = 0
-  const end = performance.now() + ms
-  const worker = async () => {
-    while (performance.now() < end) {
-      await request()
-      done++
-    }
-  }
-  await Promise.all(Array.from({ length: inFlight }, worker))
-  return done
 }
 
 /** `count` publishes and a final flush. */
@@ -213,8 +153,6 @@ async function deliverAll(t: Target, count: number): Promise<number> {
 }
 
 type Results = Record<Name, Record<string, number> & { cpu_us: Record<string, number> }>
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10)
 
 /**
  * Measures one figure on every target over `rounds` interleaved rounds (alternating the order),
@@ -250,14 +188,10 @@ async function figure(
 
 async function main(): Promise<void> {
   const started = performance.now()
-  const external = args.includes('--nats') ? args[args.indexOf('--nats') + 1] : undefined
-  // Loaded only when needed, so `--nats` works without the test helpers.
-  const server = external
-    ? undefined
-    : await (await import('../test/helpers/natsServer.ts')).startNatsServer({ jetstream: false })
-  const url = external ?? server!.url
+  const server = await benchNatsServer(stringArg(args, 'nats'))
+  const url = server.url
   process.once('SIGINT', () => {
-    void Promise.resolve(server?.stop()).finally(() => process.exit(130))
+    void server.stop().finally(() => process.exit(130))
   })
   const results: Results = { memory: { cpu_us: {} }, nats: { cpu_us: {} }, raw: { cpu_us: {} } } as Results
   const targets: Target[] = []
@@ -292,10 +226,9 @@ async function main(): Promise<void> {
     )
   } finally {
     for (const t of targets) await t.close().catch((err) => console.error(`closing ${t.name}:`, err))
-    await server?.stop()
+    await server.stop()
   }
   const keys = ['rr_seq', 'rr_64', 'rr_256', 'publish', 'delivered'] as const
-  const round3 = (x: number) => Math.round(x * 1000) / 1000
   const ratios = Object.fromEntries(keys.map((k) => [k, round3(results.nats[k] / results.raw[k])]))
   const cpuRatios = Object.fromEntries(
     keys.map((k) => [k, round3(results.raw.cpu_us[k] / results.nats.cpu_us[k])]),

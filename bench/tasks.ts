@@ -1,0 +1,287 @@
+/**
+ * End-to-end task benchmark: tasks per second and submit→result latency (p50, p99) of no-op
+ * tasks on 4 agents (max_tasks 64 each), closed loop at 1, 64 and 256 tasks in flight, for:
+ *
+ * - `hive_nats`: Hive over NATS, coordinator and 4 agents each in its own `bin/hive.js` process
+ *   (`hive node --roles coordinator`, `hive agent start --function bench/fixtures/noop.ts#noop`),
+ *   the client (`createClient`, `submit(task, { wait: true })`) in this process;
+ * - `raw`: the raw NATS request/reply baseline of bench/bus.ts (msgpackr, one reply
+ *   subscription, ids in a Map) at 64 in flight, against the same nats-server;
+ * - `hive_mem`: `createHive` in this process on the embedded bus, same agents and client call;
+ * - `plain`: a plain-JS dispatcher in this process (see {@link createPlainDispatcher}).
+ *
+ * Method: each figure is the best of `--rounds` rounds of `--seconds`, interleaved with the
+ * figure it is compared with (hive_nats with raw, hive_mem with plain), alternating the order, so
+ * load from other processes on a shared machine hits both sides; p50/p99 are those of the best
+ * round. Beside the rate, `cpu_us` is the CPU time per task summed over every process involved
+ * (this one, the hive processes and the nats-server, read from /proc): it is far less sensitive
+ * to other load than the rate.
+ *
+ * Ratios: hive_nats / raw at 64 in flight (target ≥ 0.4: a task needs at least two request/reply
+ * exchanges, so 0.5 is the ceiling; with p99 < 10 ms), and hive_mem / plain (target ≥ 0.5).
+ *
+ * Usage: `npm run bench:tasks [-- --seconds 1] [--rounds 3] [--nats nats://host:port] [--profile DIR]`
+ * (`--profile`: CPU profiles of the coordinator and agent processes, written to DIR at the end).
+ * The last line printed is one JSON object with every figure and ratio.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger } from '../src/actors/createLogger.ts'
+import { createClient, type HiveClient } from '../src/api/createClient.ts'
+import { createHive, type Hive } from '../src/api/createHive.ts'
+import { envelope } from '../src/bus/index.ts'
+import type { TaskSpec } from '../src/schema/domain.ts'
+import { noop } from './fixtures/noop.ts'
+import { fmt, numberArg, percentile, round3, roundTrips, stringArg } from './lib/measure.ts'
+import { type BenchServer, benchNatsServer } from './lib/natsServer.ts'
+import { createPlainDispatcher } from './lib/plainDispatcher.ts'
+import { processCpuMs, startHiveProcess, stopHiveProcesses } from './lib/processes.ts'
+import { startRawRequestReply } from './lib/rawNats.ts'
+
+const args = process.argv.slice(2)
+const SECONDS = numberArg(args, 'seconds', 1)
+const ROUNDS = numberArg(args, 'rounds', 3)
+/** `--only nats` or `--only mem`: one half of the bench (for profiling); ratios need both. */
+const ONLY = stringArg(args, 'only')
+const WARMUP_MS = 400
+const LEVELS = [1, 64, 256] as const
+const AGENTS = 4
+const MAX_TASKS = 64
+const READY_TIMEOUT_MS = 30_000
+const TASK: TaskSpec = { task_type: 'noop', required_capabilities: ['noop'] }
+// The raw baseline sends bench/bus.ts's message: a 200-byte ping envelope.
+const RAW_SUBJECT = 'hive.bench.svc.echo'
+const RAW_MSG = envelope('ping', { note: 'n'.repeat(124) }, { from: 'bench' })
+
+type Name = 'hive_nats' | 'raw' | 'hive_mem' | 'plain'
+
+interface Target {
+  name: Name
+  submit(): Promise<unknown>
+  /** Pids whose CPU time counts for this target besides this process's. */
+  pids: number[]
+}
+
+interface Figure {
+  tps: number
+  p50_ms: number
+  p99_ms: number
+  cpu_us: number
+}
+
+type Results = Record<Name, Record<string, Figure>>
+
+const ms3 = (x: number) => Math.round(x * 1000) / 1000
+
+/** CPU ms of this process plus `pids`. */
+function cpuMs(pids: number[]): number {
+  const own = process.cpuUsage()
+  let total = (own.user + own.system) / 1000
+  for (const pid of pids) total += processCpuMs(pid)
+  return total
+}
+
+async function round(t: Target, inFlight: number): Promise<Figure> {
+  const latencies: number[] = []
+  const cpu0 = cpuMs(t.pids)
+  const t0 = performance.now()
+  const n = await roundTrips(t.submit, inFlight, SECONDS * 1000, latencies)
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = cpuMs(t.pids) - cpu0
+  return {
+    tps: n / seconds,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    cpu_us: (cpu * 1000) / n,
+  }
+}
+
+/** Best of ROUNDS interleaved rounds per target at one level; prints and records each. */
+async function measure(targets: Target[], inFlight: number, results: Results): Promise<void> {
+  for (const t of targets) await roundTrips(t.submit, inFlight, WARMUP_MS)
+  const best = new Map<Target, Figure>()
+  const cpu = new Map<Target, number>()
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of r % 2 ? [...targets].reverse() : targets) {
+      const f = await round(t, inFlight)
+      if ((best.get(t)?.tps ?? -1) < f.tps) best.set(t, f)
+      cpu.set(t, Math.min(cpu.get(t) ?? Number.POSITIVE_INFINITY, f.cpu_us))
+    }
+  }
+  for (const t of targets) {
+    const f = best.get(t)!
+    const out: Figure = {
+      tps: Math.round(f.tps),
+      p50_ms: ms3(f.p50_ms),
+      p99_ms: ms3(f.p99_ms),
+      cpu_us: Math.round(cpu.get(t)!),
+    }
+    results[t.name][String(inFlight)] = out
+    console.log(
+      `${t.name.padEnd(9)} ${String(inFlight).padStart(3)} in flight ${fmt(out.tps)} tasks/s   ` +
+        `p50 ${out.p50_ms.toFixed(2).padStart(7)} ms   p99 ${out.p99_ms.toFixed(2).padStart(7)} ms   ` +
+        `${String(out.cpu_us).padStart(5)} µs CPU/task`,
+    )
+  }
+}
+
+/** Resolves once the coordinator lists `n` alive agents. */
+async function agentsReady(client: HiveClient, n: number, what: () => string): Promise<void> {
+  const until = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    try {
+      const agents = await client.listAgents({ available: true })
+      if (agents.length >= n) return
+    } catch {
+      // The coordinator is not up yet.
+    }
+    if (Date.now() > until) throw new Error(`${n} agents not ready within ${READY_TIMEOUT_MS} ms\n${what()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const agentDefs = (prefix: string) =>
+  Array.from({ length: AGENTS }, (_, i) => ({
+    id: `${prefix}${i + 1}`,
+    type: 'bench',
+    capabilities: ['noop'],
+    max_tasks: MAX_TASKS,
+    function: noop,
+  }))
+
+type Closers = (() => Promise<unknown>)[]
+
+/** (b) and (c): Hive over NATS with coordinator and agents in their own processes, and raw NATS. */
+async function overNats(server: BenchServer, tmp: string, results: Results, closers: Closers): Promise<void> {
+  const t0 = performance.now()
+  const ns = `bench${process.pid}`
+  const common = ['--nats', server.url, '--ns', ns]
+  const env = { TMPDIR: tmp }
+  // `--profile DIR`: CPU profiles of the hive processes (written when they exit), for finding hot spots.
+  const profile = stringArg(args, 'profile')
+  const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []
+  const procs = [startHiveProcess(['node', '--roles', 'coordinator', ...common], { env, nodeArgs })]
+  for (let i = 1; i <= AGENTS; i++) {
+    procs.push(
+      startHiveProcess(
+        [
+          'agent',
+          'start',
+          ...['--id', `a${i}`, '--type', 'bench', '--capabilities', 'noop', '--max-tasks', String(MAX_TASKS)],
+          ...['--function', 'bench/fixtures/noop.ts#noop', ...common],
+        ],
+        { env, nodeArgs },
+      ),
+    )
+  }
+  const natsClient = await createClient({ servers: server.url, ns })
+  closers.push(() => natsClient.close())
+  await agentsReady(natsClient, AGENTS, () => procs.map((p) => p.output()).join('\n'))
+  for (const p of procs)
+    void p.exited.then((code) => {
+      if (code !== null && code !== 0)
+        console.log(`hive process ${p.pid} exited with ${code}:\n${p.output()}`)
+    })
+  const serverPids = server.pid === undefined ? [] : [server.pid]
+  const hiveNats: Target = {
+    name: 'hive_nats',
+    submit: () => natsClient.submit(TASK, { wait: true }),
+    pids: [...procs.map((p) => p.pid), ...serverPids],
+  }
+  const rawRR = await startRawRequestReply(server.url, RAW_SUBJECT, RAW_MSG)
+  closers.push(() => rawRR.close())
+  const raw: Target = { name: 'raw', submit: rawRR.request, pids: serverPids }
+  console.log(`over NATS (ready after ${((performance.now() - t0) / 1000).toFixed(1)} s):`)
+  await measure([hiveNats], 1, results)
+  await measure([hiveNats, raw], 64, results)
+  await measure([hiveNats], 256, results)
+  // The NATS side is done: its processes would only add noise from here on.
+  for (const close of closers.splice(0).reverse()) await close()
+  await stopHiveProcesses()
+}
+
+/** (a) and (d): Hive in this process on the embedded bus, and the plain-JS dispatcher. */
+async function inProcess(tmp: string, results: Results, closers: Closers): Promise<void> {
+  // In this process: the embedded bus, and the plain-JS dispatcher.
+  const hive: Hive = await createHive({
+    ns: 'benchmem',
+    agents: agentDefs('m'),
+    log: createLogger({ level: 'warn' }),
+    workspaceRoot: join(tmp, 'mem'),
+  })
+  closers.push(() => hive.stop())
+  await agentsReady(hive.client, AGENTS, () => '')
+  const hiveMem: Target = {
+    name: 'hive_mem',
+    submit: () => hive.client.submit(TASK, { wait: true }),
+    pids: [],
+  }
+  const dispatcher = createPlainDispatcher({ agents: AGENTS, maxTasks: MAX_TASKS, fn: noop })
+  const plain: Target = { name: 'plain', submit: () => dispatcher.submit(TASK), pids: [] }
+  console.log('in process:')
+  for (const n of LEVELS) await measure([hiveMem, plain], n, results)
+}
+
+async function main(): Promise<void> {
+  const started = performance.now()
+  const results: Results = { hive_nats: {}, raw: {}, hive_mem: {}, plain: {} }
+  // Agents make per-task workspaces under $TMPDIR: keep them in a directory removed at the end.
+  const tmp = mkdtempSync(join(tmpdir(), 'hive-bench-'))
+  const server = await benchNatsServer(stringArg(args, 'nats'))
+  const closers: Closers = []
+  const cleanup = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch((err) => console.error(err))
+    await stopHiveProcesses()
+    await server.stop()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  process.once('SIGINT', () => {
+    console.log('interrupted: cleaning up')
+    void cleanup().finally(() => process.exit(130))
+  })
+  try {
+    console.log(
+      `task bench: no-op tasks, ${AGENTS} agents × max_tasks ${MAX_TASKS}; best of ${ROUNDS} interleaved ` +
+        `rounds of ${SECONDS} s per figure; nats ${server.url}`,
+    )
+    if (ONLY !== 'mem') await overNats(server, tmp, results, closers)
+    if (ONLY !== 'nats') await inProcess(tmp, results, closers)
+  } finally {
+    await cleanup()
+  }
+  if (ONLY) {
+    console.log(JSON.stringify(results))
+    return
+  }
+
+  const ratio = (a: Name, b: Name, n: number) => round3(results[a][n].tps / results[b][n].tps)
+  const cpuRatio = (a: Name, b: Name, n: number) => round3(results[b][n].cpu_us / results[a][n].cpu_us)
+  const ratios = {
+    nats_vs_raw_64: ratio('hive_nats', 'raw', 64),
+    nats_vs_raw_64_cpu: cpuRatio('hive_nats', 'raw', 64),
+    mem_vs_plain_1: ratio('hive_mem', 'plain', 1),
+    mem_vs_plain_64: ratio('hive_mem', 'plain', 64),
+    mem_vs_plain_256: ratio('hive_mem', 'plain', 256),
+    mem_vs_plain_64_cpu: cpuRatio('hive_mem', 'plain', 64),
+  }
+  const targets = {
+    nats_vs_raw_64: ratios.nats_vs_raw_64 >= 0.4,
+    nats_p99_64_under_10ms: results.hive_nats[64].p99_ms < 10,
+    mem_vs_plain_64: ratios.mem_vs_plain_64 >= 0.5,
+  }
+  console.log('ratios (throughput; _cpu: the other side’s CPU/task ÷ this side’s):')
+  for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(22)} ${v.toFixed(3).padStart(8)}`)
+  console.log(
+    `targets: hive_nats/raw@64 ≥ 0.4 ${targets.nats_vs_raw_64 ? 'met' : 'MISSED'}; ` +
+      `hive_nats p99@64 < 10 ms ${targets.nats_p99_64_under_10ms ? 'met' : 'MISSED'}; ` +
+      `hive_mem/plain@64 ≥ 0.5 ${targets.mem_vs_plain_64 ? 'met' : 'MISSED'}`,
+  )
+  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  console.log(JSON.stringify({ ...results, ratios, targets, seconds: SECONDS, rounds: ROUNDS }))
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
