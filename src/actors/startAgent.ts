@@ -99,8 +99,21 @@ export function startAgent(o: AgentOptions): AgentHandle {
     running.set(key(task.task_id, attempt), ac)
     let result: ExecutionResult
     try {
-      const workspace = await workspaces.forTask(task.task_id, attempt)
-      result = await executor.execute({ task, attempt, workspace, signal: ac.signal })
+      const ex = executor
+      if (ex.lazyWorkspace) {
+        const workspace = workspaces.lazy(task.task_id, attempt)
+        result = await ex.execute({
+          task,
+          attempt,
+          signal: ac.signal,
+          get workspace() {
+            return workspace()
+          },
+        })
+      } else {
+        const workspace = await workspaces.forTask(task.task_id, attempt)
+        result = await ex.execute({ task, attempt, workspace, signal: ac.signal })
+      }
     } catch (err) {
       result = { status: 'failed', error: `executor error: ${(err as Error).message}` }
     }

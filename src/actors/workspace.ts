@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 
@@ -7,6 +8,11 @@ export interface Workspaces {
   readonly root: string
   /** Creates (if needed) and returns `root/<safe task id>/<attempt>`. */
   forTask(taskId: string, attempt: number): Promise<string>
+  /**
+   * The same directory, made only when first asked for (synchronously): for executors that may
+   * never use it, since a mkdir per task costs more than a no-op task itself.
+   */
+  lazy(taskId: string, attempt: number): () => string
   /** Removes every attempt's directory of the task. */
   cleanup(taskId: string): Promise<void>
 }
@@ -22,17 +28,30 @@ export function createWorkspaces(root: string): Workspaces {
   return {
     root: abs,
     async forTask(taskId, attempt) {
-      if (!Number.isInteger(attempt) || attempt < 1) {
-        throw new RangeError(`attempt must be a positive integer, got ${attempt}`)
-      }
-      const dir = join(abs, safeTaskDir(taskId), String(attempt))
+      const dir = attemptDir(abs, taskId, attempt)
       await mkdir(dir, { recursive: true })
       return dir
+    },
+    lazy(taskId, attempt) {
+      const dir = attemptDir(abs, taskId, attempt)
+      let made = false
+      return () => {
+        if (!made) mkdirSync(dir, { recursive: true })
+        made = true
+        return dir
+      }
     },
     async cleanup(taskId) {
       await rm(join(abs, safeTaskDir(taskId)), { recursive: true, force: true })
     },
   }
+}
+
+function attemptDir(root: string, taskId: string, attempt: number): string {
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new RangeError(`attempt must be a positive integer, got ${attempt}`)
+  }
+  return join(root, safeTaskDir(taskId), String(attempt))
 }
 
 /** Longest directory name made, well under the usual 255-byte limit. */

@@ -112,6 +112,24 @@ describe('createFunctionExecutor', () => {
 })
 
 describe('parseFunctionSpec', () => {
+  it('createFunctionExecutor - reads the workspace only when the function does (lazy workspace)', async () => {
+    let reads = 0
+    const lazyCtx = (task = makeTask()) => ({
+      ...makeCtx(ws, { task }),
+      get workspace() {
+        reads++
+        return ws
+      },
+    })
+    const ignores = createFunctionExecutor({ fn: () => 1 })
+    expect(ignores.lazyWorkspace).toBe(true)
+    expect(await ignores.execute(lazyCtx())).toEqual({ status: 'success', output: 1 })
+    expect(reads).toBe(0)
+    const uses = createFunctionExecutor({ fn: (_t, ctx) => ctx.workspace })
+    expect(await uses.execute(lazyCtx())).toEqual({ status: 'success', output: ws })
+    expect(reads).toBe(1)
+  })
+
   it('parseFunctionSpec - splits module and export, defaulting to default', () => {
     expect(parseFunctionSpec('agents/review.ts#review')).toEqual({
       module: 'agents/review.ts',

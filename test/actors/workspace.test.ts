@@ -47,6 +47,16 @@ describe('createWorkspaces', () => {
     await expect(createWorkspaces(root).forTask('t', 0)).rejects.toThrow(/positive integer/)
   })
 
+  it('createWorkspaces - lazy makes the directory on first use only, at the same path as forTask', async () => {
+    const ws = createWorkspaces(root)
+    const dir = ws.lazy('quick', 2)
+    expect(existsSync(join(root, 'quick'))).toBe(false)
+    expect(dir()).toBe(join(root, 'quick', '2'))
+    expect(existsSync(join(root, 'quick', '2'))).toBe(true)
+    expect(dir()).toBe(await ws.forTask('quick', 2))
+    expect(() => ws.lazy('quick', 0)).toThrow(RangeError)
+  })
+
   it('safeTaskDir - property: names are path-safe and distinct ids get distinct names', () => {
     const ids = fc.string({
       unit: fc.constantFrom('a', 'b', '.', '/', '_', '~', '-', '2', 'e', 'é'),

@@ -43,6 +43,7 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
 
   return {
     kind: 'function',
+    lazyWorkspace: true,
     execute(ctx) {
       const ac = new AbortController()
       const forward = (): void => ac.abort('cancelled')
@@ -67,7 +68,14 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
         : load().then(
             (fn) =>
               (async () =>
-                fn(ctx.task, { signal: ac.signal, attempt: ctx.attempt, workspace: ctx.workspace }))().then(
+                fn(ctx.task, {
+                  signal: ac.signal,
+                  attempt: ctx.attempt,
+                  // Read through: the agent makes the directory only if the function asks for it.
+                  get workspace() {
+                    return ctx.workspace
+                  },
+                }))().then(
                 (output): ExecutionResult => ({ status: 'success', output }),
                 (err: unknown): ExecutionResult => ({ status: 'failed', error: errorMessage(err) }),
               ),

@@ -9,8 +9,11 @@ import type { Task } from '../../schema/domain.ts'
 export interface ExecutionContext {
   task: Task
   attempt: number
-  /** Absolute path of the attempt's working directory (it must exist). */
-  workspace: string
+  /**
+   * Absolute path of the attempt's working directory. It exists when execute() is called, unless
+   * the executor declares {@link Executor.lazyWorkspace}: then it is made when first read.
+   */
+  readonly workspace: string
   /** Aborting it cancels the run: the result's status is then `cancelled`. */
   signal: AbortSignal
   /** Called with each line the task writes to stdout, as it arrives. */
@@ -31,6 +34,11 @@ export interface ExecutionResult {
 /** Runs tasks. One executor instance serves many concurrent runs. */
 export interface Executor {
   readonly kind: string
+  /**
+   * The executor reads `workspace` only when its run needs the directory, so the agent may make it
+   * on first read instead of before every run (a mkdir per task dwarfs a short function's cost).
+   */
+  readonly lazyWorkspace?: boolean
   execute(ctx: ExecutionContext): Promise<ExecutionResult>
   /** Whether the executor can run anything at all (binary on PATH, module loads). Never rejects. */
   healthCheck(): Promise<boolean>
