@@ -76,6 +76,10 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
   let timerAt = Number.POSITIVE_INFINITY
   let stopped = false
   let restarts = 0
+  // Between a crash and the restart (a microtask later) events wait here rather than reach the
+  // dead actor: a bus delivers messages in batches, so a crash would lose the rest of the batch.
+  let restarting = false
+  const pending: EventWithoutNow<EventFromLogic<M>>[] = []
 
   const publishEvent = (event: string, data?: unknown, state?: unknown) => {
     if (o.bus.closed) return
@@ -137,6 +141,7 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
     const now = clock.now()
     while (restartTimes.length && restartTimes[0] <= now - policy.withinMs) restartTimes.shift()
     if (restartTimes.length >= policy.maxRestarts) {
+      pending.length = 0
       o.log.error({ err }, 'actor crashed too often; supervisor stops it')
       publishEvent('supervisor', { directive: 'stop', error: String(err), restarts })
       stopped = true
@@ -148,9 +153,13 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
     o.log.error({ err, restarts }, 'actor crashed; supervisor restarts it from its last good snapshot')
     publishEvent('supervisor', { directive: 'restart', error: String(err), restarts })
     const from = lastGood ? o.machine.getPersistedSnapshot(lastGood as never) : o.snapshot
+    restarting = true
     // Restart outside the crashing actor's call stack.
     queueMicrotask(() => {
-      if (!stopped) start(from)
+      restarting = false
+      if (stopped) return
+      start(from)
+      for (const ev of pending.splice(0)) send(ev)
     })
   }
 
@@ -158,7 +167,8 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
     if (stopped) return
     const e = event as { now?: number }
     if (e.now === undefined) e.now = clock.now()
-    actor.send(event as EventFromLogic<M>)
+    if (restarting) pending.push(event)
+    else actor.send(event as EventFromLogic<M>)
   }
 
   start(o.snapshot)
