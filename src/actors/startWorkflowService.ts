@@ -23,6 +23,7 @@ import {
   InvalidWorkflowError,
   NotAwaitingApprovalError,
   RunFinishedError,
+  RunNotLiveError,
   UnknownRunError,
   WorkflowRunningError,
 } from './workflowErrors.ts'
@@ -241,12 +242,7 @@ export function startWorkflowService(o: WorkflowServiceOptions): WorkflowService
     try {
       await bus.request(mailboxOf(runId), msg, { timeoutMs: 5000 })
     } catch (err) {
-      if (err instanceof HiveError && err.code === 'NO_RESPONDERS') {
-        throw new HiveError(
-          `workflow run ${runId} is stored unfinished but no process runs it: start its workflow again to resume it`,
-          { code: 'RUN_NOT_LIVE', data: { run_id: runId } },
-        )
-      }
+      if (err instanceof HiveError && err.code === 'NO_RESPONDERS') throw new RunNotLiveError(runId)
       throw err
     }
     return view(runId)

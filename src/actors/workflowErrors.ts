@@ -60,3 +60,14 @@ export class NotAwaitingApprovalError extends HiveError {
     this.name = 'NotAwaitingApprovalError'
   }
 }
+
+/** A control message for a run that is stored unfinished but hosted by no process right now. */
+export class RunNotLiveError extends HiveError {
+  constructor(runId: string) {
+    super(
+      `workflow run ${runId} is stored unfinished but no process runs it: start its workflow again (without --fresh) to resume it`,
+      { code: 'RUN_NOT_LIVE', data: { run_id: runId } },
+    )
+    this.name = 'RunNotLiveError'
+  }
+}

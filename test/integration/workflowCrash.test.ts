@@ -138,7 +138,7 @@ describe('workflow crash - embedded bus', () => {
     const stateDir = tempDir('crash-state')
     const args = [crashWorkflow(dir), '--state-dir', stateDir, '--set', `logdir=${logdir}`]
     await crashScenario(args, logdir, async () => storedRunInDir(stateDir, WORKFLOW_ID), 2)
-  }, 60_000)
+  }, 90_000)
 })
 
 describe('workflow crash - over NATS', () => {
@@ -170,7 +170,7 @@ describe('workflow crash - over NATS', () => {
     } finally {
       await hive.stop()
     }
-  }, 60_000)
+  }, 90_000)
 
   it('workflow crash - an agent killed with SIGKILL mid-task: its task is requeued to another agent and the run succeeds', async () => {
     const ns = freshNs('agentkill')
@@ -248,5 +248,5 @@ describe('workflow crash - over NATS', () => {
     } finally {
       await hive.stop()
     }
-  }, 60_000)
+  }, 90_000)
 })

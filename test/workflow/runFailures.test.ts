@@ -113,7 +113,7 @@ describe('workflow failures - retries', () => {
     const ms = (l: string) => Number(BigInt(l.split(' ')[1]) / 1_000_000n)
     expect(times.map((l) => l.split(' ')[0])).toEqual(['start', 'end', 'start', 'end', 'start'])
     for (const i of [1, 3]) expect(ms(times[i + 1]) - ms(times[i])).toBeGreaterThanOrEqual(100)
-  })
+  }, 60_000)
 
   it.concurrent('workflow failures - with retry max 1 the same task fails after 2 attempts and the run exits 1', async () => {
     const { run, result: r, logdir } = await runEmbedded(retryWorkflow(1))
@@ -127,14 +127,14 @@ describe('workflow failures - retries', () => {
     expect(r.tasks.next.status).not.toBe('success')
     expect(r.tasks.next.attempts).toBe(0)
     expect(readLog(logdir).map((l) => l.task)).toEqual(['flaky', 'flaky'])
-  })
+  }, 60_000)
 })
 
 describe('workflow failures - on_failure', () => {
   it.concurrent('workflow failures - fail_fast cancels the running sibling, kills its processes and exits 1', async () => {
     const { run, logdir } = await runEmbedded(failFastWorkflow(true))
     await expectFailedFast(run, logdir)
-  })
+  }, 60_000)
 
   /** good1 finishes only once the runner has saved bad as failed, so fail_fast would cancel it. */
   function branchesWorkflow(onFailure: string): string {
@@ -193,7 +193,7 @@ describe('workflow failures - on_failure', () => {
     // The same workflow under fail_fast: the branch is cancelled when bad fails.
     expect(fast.run.code, fast.run.stderr).toBe(1)
     expect(statuses(fast.r.tasks)).toMatchObject({ bad: 'failed', good1: 'cancelled', good2: 'cancelled' })
-  })
+  }, 60_000)
 })
 
 describe('workflow failures - over NATS', () => {

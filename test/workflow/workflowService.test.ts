@@ -183,7 +183,7 @@ tasks:
     await ask('workflow.cancel', { run_id: first.run_id }, 'workflow.status.result')
   })
 
-  it('workflowService - a second service finds finished runs in the KV store and forwards approvals to a run it does not host', async () => {
+  it('workflowService - a second service finds finished runs in the KV store and forwards approvals to a run it does not host; a start resumes an orphaned run', async () => {
     const store = await createKvSnapshotStore(
       (hive.bus as unknown as { nc: Parameters<typeof createKvSnapshotStore>[0] }).nc,
       hive.bus.ns,
@@ -217,6 +217,33 @@ tasks:
       // Whichever service answers, the approval reaches the run's mailbox.
       await ask('workflow.approve', { run_id: outside.runId, task_id: 'deploy' }, 'workflow.status.result')
       expect((await outside.done).status).toBe('success')
+
+      // A run left unfinished by a process that is gone: its stored gate cannot be answered, and
+      // a start of the same workflow resumes it.
+      const orphan = await startWorkflowRun({
+        def: gated('orphan'),
+        bus: hive.bus,
+        client: hive.client,
+        store,
+        log,
+      })
+      await waitFor(() => orphan.summary().tasks.deploy.status === 'waiting_approval', {
+        message: 'gate reached',
+      })
+      orphan.stop()
+      await waitFor(
+        async () => (await second.view(orphan.runId)).tasks.deploy.status === 'waiting_approval',
+        {
+          message: 'gate stored',
+        },
+      )
+      await expect(
+        ask('workflow.approve', { run_id: orphan.runId, task_id: 'deploy' }, 'workflow.status.result'),
+      ).rejects.toMatchObject({ code: 'RUN_NOT_LIVE' })
+      const resumed = await ask('workflow.start', { definition: gated('orphan') }, 'workflow.started')
+      expect(resumed).toEqual({ run_id: orphan.runId, workflow_id: 'orphan', resumed: true })
+      await ask('workflow.approve', { run_id: orphan.runId, task_id: 'deploy' }, 'workflow.status.result')
+      await until(orphan.runId, (r) => r.status === 'success', 'resumed run succeeded')
     } finally {
       await second.stop()
       outside.stop()
