@@ -34,6 +34,8 @@ export interface WorkflowRunOptions {
   /** Start a new run even when an unfinished run of this workflow id is stored. */
   fresh?: boolean
   inspect?: Parameters<typeof hostMachine>[0]['inspect']
+  /** How long a failing snapshot write is retried before it is given up (default 60 s). */
+  saveRetryMs?: number
   /** Called on every task change, for progress displays. */
   onChange?: (summary: WorkflowSummary) => void
 }
@@ -55,6 +57,40 @@ export function workflowStoreKey(workflowId: string): string {
   return `workflow.${workflowId}`
 }
 
+/**
+ * The store with writes that retry, with backoff, while they fail (a NATS server restarting, a KV
+ * timeout) for up to `budgetMs`; after that the error is logged and that one write given up. A
+ * write must not reject: the coalescing writer would stop writing that key for good, and the
+ * run's final flush would never settle.
+ */
+function retryingWrites(
+  store: SnapshotStore,
+  o: { clock: Clock; log: Logger; closed: () => boolean; budgetMs: number },
+): SnapshotStore {
+  return {
+    ...store,
+    async put(key, value) {
+      const start = o.clock.now()
+      for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+        try {
+          await store.put(key, value)
+          return
+        } catch (err) {
+          if (o.closed() || o.clock.now() - start + delay > o.budgetMs) {
+            o.log.error({ err, key }, 'could not save the workflow snapshot; the next change writes it again')
+            return
+          }
+          o.log.warn(
+            { error: (err as Error).message, key, retryInMs: delay },
+            'could not save the workflow snapshot; retrying',
+          )
+          await new Promise((r) => o.clock.setTimeout(() => r(undefined), delay))
+        }
+      }
+    },
+  }
+}
+
 function isFinalSnapshot(s: StoredRun['snapshot']): boolean {
   return s.status === 'done' || s.context.outcome !== undefined
 }
@@ -73,7 +109,9 @@ export async function startWorkflowRun(o: WorkflowRunOptions): Promise<WorkflowR
   const resumed = stored !== undefined && !isFinalSnapshot(stored.snapshot)
   const runId = resumed && stored ? stored.run_id : `${def.id}-${newId().slice(-10)}`
   const log = o.log.child({ actor: `workflow.${runId}` })
-  const writer = coalescingWriter(store)
+  const writer = coalescingWriter(
+    retryingWrites(store, { clock, log, closed: () => bus.closed, budgetMs: o.saveRetryMs ?? 60_000 }),
+  )
   const mailbox = subject(bus.ns, { kind: 'mailbox', actor: 'workflow', id: runId })
   const from = `workflow.${runId}`
   let finish!: (s: WorkflowSummary) => void
@@ -142,7 +180,17 @@ export async function startWorkflowRun(o: WorkflowRunOptions): Promise<WorkflowR
         const summary: WorkflowSummary = { status: ev.status, tasks: ev.tasks }
         void notify(targets, { workflow_id: def.id, run_id: runId, ...summary }, log)
         // The final snapshot must be on disk before the run counts as done.
-        queueMicrotask(() => void writer.flush().then(() => finish(summary)))
+        queueMicrotask(
+          () =>
+            void writer.flush().then(
+              () => finish(summary),
+              (err) => {
+                // Unreachable while writes never reject; the run's outcome stands either way.
+                log.error({ err }, 'could not save the final workflow snapshot')
+                finish(summary)
+              },
+            ),
+        )
         break
       }
     }
