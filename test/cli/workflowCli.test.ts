@@ -16,7 +16,9 @@ import { runHive } from '../helpers/hiveProcess.ts'
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
 
 const log = createLogger({ level: 'silent' })
-const TIMEOUT = 60_000
+// Each CLI process costs ~2 s of CPU to start (tsx); on a loaded 2-core machine a test's few
+// sequential calls can take far longer than that.
+const TIMEOUT = 90_000
 const dir = mkdtempSync(join(tmpdir(), 'hive-wfcli-'))
 let server: NatsServer
 let hive: Hive
