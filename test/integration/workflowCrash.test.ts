@@ -35,7 +35,7 @@ function crashWorkflow(dir: string): string {
   const tasks = [
     step('a', [], {}, [`echo '{"n":1}'`]),
     step('b', ['a'], { n: 'tasks.a.output.n' }, [read('n'), 'echo "{\\"n\\":$((n + 1))}"']),
-    step('slow', ['b'], { n: 'tasks.b.output.n' }, [read('n'), 'sleep 1.5', 'echo "{\\"n\\":$((n * 100))}"']),
+    step('slow', ['b'], { n: 'tasks.b.output.n' }, [read('n'), 'sleep 2', 'echo "{\\"n\\":$((n * 100))}"']),
     step('c', ['b'], { n: 'tasks.b.output.n' }, [read('n'), 'echo "{\\"n\\":$((n + 10))}"']),
     step('d', ['slow', 'c'], { n: 'tasks.slow.output.n', m: 'tasks.c.output.n' }, [
       read('n'),
@@ -112,6 +112,7 @@ async function crashScenario(
   const r = parseRunResult(resumed)
   expect(resumed.code, resumed.stderr).toBe(0)
   expect(resumed.stderr).toContain(`resuming run ${runId}`)
+  expect(resumed.stderr).not.toContain('changed since') // same file, same --set
   expect(r.run_id).toBe(runId)
   expect(comparable(r)).toEqual(EXPECTED)
   // a, b and c finished before the kill: not run again.
@@ -132,7 +133,7 @@ async function crashScenario(
 }
 
 describe('workflow crash - embedded bus', () => {
-  it('workflow crash - a runner killed with SIGKILL resumes from --state-dir without rerunning finished tasks; --fresh starts over', async () => {
+  it.concurrent('workflow crash - a runner killed with SIGKILL resumes from --state-dir without rerunning finished tasks; --fresh starts over', async () => {
     const dir = tempDir('crash')
     const logdir = tempDir('crash-log')
     const stateDir = tempDir('crash-state')
@@ -157,7 +158,7 @@ describe('workflow crash - over NATS', () => {
     return createKvSnapshotStore(nc, ns)
   }
 
-  it('workflow crash - a runner killed with SIGKILL resumes from JetStream KV while coordinator and agent stay up', async () => {
+  it.concurrent('workflow crash - a runner killed with SIGKILL resumes from JetStream KV while coordinator and agent stay up', async () => {
     const ns = freshNs('crash')
     const hive = await startNatsHive(server.url, ns, AGENTS)
     try {
@@ -172,7 +173,7 @@ describe('workflow crash - over NATS', () => {
     }
   }, 90_000)
 
-  it('workflow crash - an agent killed with SIGKILL mid-task: its task is requeued to another agent and the run succeeds', async () => {
+  it.concurrent('workflow crash - an agent killed with SIGKILL mid-task: its task is requeued to another agent and the run succeeds', async () => {
     const ns = freshNs('agentkill')
     const agents = ['sh-1', 'sh-2'].map((id) => ({
       id,

@@ -192,7 +192,14 @@ export function registerRunCommand(program: Command): void {
       })
       // On stderr whatever the output format: a resumed run is worth knowing about, and stdout stays
       // one JSON/YAML document.
-      if (run.resumed) process.stderr.write(`resuming run ${run.runId}\n`)
+      if (run.resumed) {
+        process.stderr.write(`resuming run ${run.runId}\n`)
+        // A run resumes with the definition it started with: say so when the file or --set differ.
+        if (JSON.stringify(run.actor.getSnapshot().context.def) !== JSON.stringify(def))
+          process.stderr.write(
+            `note: ${file} or its --set values changed since run ${run.runId} started; it goes on as it started (--fresh starts over with the file as it is now)\n`,
+          )
+      }
       const outcome = await Promise.race([run.done, untilSignal().then((sig) => sig)])
       if (typeof outcome === 'string') {
         process.stderr.write(
