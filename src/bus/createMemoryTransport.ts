@@ -1,10 +1,12 @@
 import { BusClosedError, NoRespondersError, PayloadTooLargeError } from './errors.ts'
 import { PendingRequests } from './pendingRequests.ts'
-import { subjectMatches } from './subjects.ts'
+import { tokensMatch } from './subjects.ts'
 import type { BusStatus, RawMsg, RawSubscription, Transport } from './transport.ts'
 
 interface MemSub {
   pattern: string
+  /** The pattern's tokens, split once, or undefined for a literal subject (compared whole). */
+  tokens: string[] | undefined
   queue?: string
   handler: (msg: RawMsg) => void
   closed: boolean
@@ -37,7 +39,7 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
     if (!r) {
       r = { plain: [], groups: new Map() }
       for (const s of subs) {
-        if (!subjectMatches(s.pattern, subject)) continue
+        if (s.tokens === undefined ? s.pattern !== subject : !tokensMatch(s.tokens, subject)) continue
         if (s.queue === undefined) r.plain.push(s)
         else {
           const g = r.groups.get(s.queue) ?? []
@@ -106,7 +108,14 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
     },
     subscribe(pattern, handler, o = {}): RawSubscription {
       if (closing) throw new BusClosedError()
-      const s: MemSub = { pattern, queue: o.queue, handler, closed: false }
+      const wild = pattern.includes('*') || pattern.includes('>')
+      const s: MemSub = {
+        pattern,
+        tokens: wild ? pattern.split('.') : undefined,
+        queue: o.queue,
+        handler,
+        closed: false,
+      }
       subs.push(s)
       routes.clear()
       const unsubscribe = () => {

@@ -67,13 +67,25 @@ export function subject(ns: string, addr: Address): string {
  */
 export function subjectMatches(pattern: string, concrete: string): boolean {
   if (pattern === concrete) return true
-  const p = pattern.split('.')
-  const c = concrete.split('.')
+  return tokensMatch(pattern.split('.'), concrete)
+}
+
+/**
+ * {@link subjectMatches} with the pattern already split into tokens; walks the concrete subject
+ * without splitting it (this runs for every message on the in-memory bus).
+ * @internal
+ */
+export function tokensMatch(p: readonly string[], concrete: string): boolean {
+  let pos = 0
   for (let i = 0; i < p.length; i++) {
+    if (pos > concrete.length) return false
     const tok = p[i]
-    if (tok === '>') return i < c.length
-    if (i >= c.length) return false
-    if (tok !== '*' && tok !== c[i]) return false
+    if (tok === '>') return pos < concrete.length
+    const dot = concrete.indexOf('.', pos)
+    const end = dot < 0 ? concrete.length : dot
+    if (tok !== '*' && (end - pos !== tok.length || !concrete.startsWith(tok, pos))) return false
+    if (tok === '*' && end === pos) return false
+    pos = end + 1
   }
-  return p.length === c.length
+  return pos > concrete.length
 }
