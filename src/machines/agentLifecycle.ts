@@ -9,7 +9,7 @@ import { initialBreaker } from './breaker.ts'
 import { releaseProbe } from './coordinatorBreaker.ts'
 import { pushTimer } from './coordinatorTimers.ts'
 import type { AgentEntry, Step } from './coordinatorTypes.ts'
-import { endAttempt, requeue } from './taskAttempt.ts'
+import { endAttempt, releaseDying, requeue } from './taskAttempt.ts'
 
 function capsOf(info: AgentInfo): { list: string[]; set: Record<string, true> } {
   const list = info.capabilities.map((c) => c.trim().toLowerCase())
@@ -39,6 +39,11 @@ export function loseAgentTasks(s: Step, a: AgentEntry, reason: string): void {
     }
     endAttempt(s, e, { cancel: true, release: true })
     requeue(s, e, s.now, 'requeued', { reason, agentId: a.id })
+  }
+  // Whatever was dying there is gone with the agent.
+  for (const key in a.dying) {
+    delete a.dying[key]
+    a.load--
   }
   releaseProbe(a)
 }
@@ -79,6 +84,7 @@ export function registerAgent(s: Step, raw: AgentInfo): void {
     liveness: 'alive',
     draining: false,
     running: Object.create(null),
+    dying: Object.create(null),
     lastHeartbeat: s.now,
     reportedLoad: 0,
     breaker: initialBreaker(),
@@ -120,6 +126,11 @@ export function heartbeat(
     s.out.push({ type: 'cancel', agentId, taskId: r.task_id, attempt: r.attempt })
   }
   requeueUnlisted(s, a, running)
+  let listedNow: Set<string> | undefined
+  for (const key in a.dying) {
+    listedNow ??= new Set(running.map((r) => `${r.task_id}#${r.attempt}`))
+    if (!listedNow.has(key)) releaseDying(s, a, key)
+  }
 }
 
 /**
@@ -144,7 +155,8 @@ function requeueUnlisted(
     if (e.assignedAt === undefined || s.now - e.assignedAt < grace) continue
     listed ??= new Set(running.map((r) => `${r.task_id}#${r.attempt}`))
     if (listed.has(`${taskId}#${e.attempt}`)) continue
-    endAttempt(s, e, { cancel: true, release: true })
+    // Not running there: nothing to cancel, and its slot is free now.
+    endAttempt(s, e, { cancel: false, release: true })
     requeue(s, e, s.now, 'requeued', { reason: 'lost_in_transit', agentId: a.id })
   }
 }

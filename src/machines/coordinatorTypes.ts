@@ -54,6 +54,12 @@ export interface AgentEntry extends AgentCandidate {
   draining: boolean
   /** In-flight tasks: task id → attempt. */
   running: Record<string, number>
+  /**
+   * Cancelled attempts (`task#attempt`) still dying on the agent: they keep their slot (counted in
+   * `load`) until the agent reports them or stops listing them, so a retry is not sent to an
+   * agent that is still full and bounced back and forth.
+   */
+  dying: Record<string, true>
   lastHeartbeat: number
   /** The load the agent itself last reported (informational; the coordinator's own count routes). */
   reportedLoad: number

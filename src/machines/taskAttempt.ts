@@ -8,7 +8,7 @@ import type { RetryPolicy, Task } from '../schema/domain.ts'
 import { feedBreaker, releaseProbe } from './coordinatorBreaker.ts'
 import { taskRecord } from './coordinatorQueries.ts'
 import { pushTimer } from './coordinatorTimers.ts'
-import type { Step, TaskEntry } from './coordinatorTypes.ts'
+import type { AgentEntry, Step, TaskEntry } from './coordinatorTypes.ts'
 import { enqueueReady } from './taskQueue.ts'
 
 /** Whether a task goes through the resource allocator (any positive resource amount). */
@@ -60,10 +60,10 @@ export function endAttempt(s: Step, e: TaskEntry, o: EndOptions): void {
   if (agent !== undefined) {
     if (agent.running[e.id] === e.attempt) {
       delete agent.running[e.id]
-      agent.load--
-      if (agent.draining && agent.load === 0) {
-        s.out.push({ type: 'agentEvent', agentId: agent.id, event: 'drained', data: {} })
-      }
+      if (o.cancel && !wasAllocating && agent.liveness !== 'dead') {
+        // The slot stays taken until the agent has really stopped the attempt.
+        agent.dying[`${e.id}#${e.attempt}`] = true
+      } else freeSlot(s, agent)
     }
     if (o.outcome !== undefined) feedBreaker(s, agent, o.outcome)
     else if (e.probe) releaseProbe(agent)
@@ -76,6 +76,21 @@ export function endAttempt(s: Step, e: TaskEntry, o: EndOptions): void {
   if (o.release && needsResources(e.task)) {
     s.out.push({ type: 'release', requestId: requestIdOf(e.id, e.attempt) })
   }
+}
+
+/** Gives one slot of the agent back. */
+export function freeSlot(s: Step, agent: AgentEntry): void {
+  agent.load--
+  if (agent.draining && agent.load === 0) {
+    s.out.push({ type: 'agentEvent', agentId: agent.id, event: 'drained', data: {} })
+  }
+}
+
+/** A cancelled attempt has ended on its agent (reported, or no longer listed): free its slot. */
+export function releaseDying(s: Step, agent: AgentEntry, key: string): void {
+  if (!agent.dying[key]) return
+  delete agent.dying[key]
+  freeSlot(s, agent)
 }
 
 /** Queues the task again with the next attempt, ready at `notBefore`. */

@@ -5,7 +5,15 @@
 import type { Task, TaskResult } from '../schema/domain.ts'
 import type { Step, TaskEntry } from './coordinatorTypes.ts'
 import { recordDuration } from './strategies/index.ts'
-import { endAttempt, failOrRetry, finalize, parseRequestId, requeue, startAttempt } from './taskAttempt.ts'
+import {
+  endAttempt,
+  failOrRetry,
+  finalize,
+  parseRequestId,
+  releaseDying,
+  requeue,
+  startAttempt,
+} from './taskAttempt.ts'
 import { classKeyOf, enqueueReady, leaveReady } from './taskQueue.ts'
 
 const inFlight = (e: TaskEntry): boolean => e.status === 'assigned' || e.status === 'running'
@@ -47,6 +55,8 @@ export function applyResult(s: Step, r: TaskResult): void {
   const e = s.ctx.tasks[r.task_id]
   if (e === undefined) return
   const current = inFlight(e) && e.attempt === r.attempt && e.agentId === r.agent_id
+  const agent = s.ctx.agents[r.agent_id]
+  if (agent !== undefined) releaseDying(s, agent, `${r.task_id}#${r.attempt}`)
   if (!current && !s.rules.acceptStaleResults) {
     s.out.push({
       type: 'taskEvent',

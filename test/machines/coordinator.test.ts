@@ -467,4 +467,46 @@ describe('coordinator', () => {
     h.send({ type: 'task.rejected', taskId: 't1', attempt: 1, agentId: 'a1', reason: 'late', now: 11 })
     expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, agentId: 'a2' })
   })
+
+  // Regression: a timed-out attempt's slot was freed at the cancel, while the agent still held it
+  // until its process died, so the retry bounced off the "full" agent thousands of times.
+  it('coordinator - a cancelled attempt keeps its slot until the agent reports it ended', () => {
+    const h = harness({ defaultRetry: { max_retries: 1, backoff: 'fixed', initial_delay: 0 } })
+    h.send({ type: 'agent.register', info: agentInfo('a1') })
+    h.send({ type: 'task.submit', task: taskOf('t1', { timeout: 1 }) })
+    h.send({
+      type: 'agent.heartbeat',
+      agentId: 'a1',
+      load: 1,
+      running: [{ task_id: 't1', attempt: 1 }],
+      now: 900,
+    })
+    const out = h.at(1000)
+    expect(ofType(out, 'cancel')).toEqual([{ type: 'cancel', agentId: 'a1', taskId: 't1', attempt: 1 }])
+    expect(assigned(out)).toEqual([]) // a1 is still busy killing attempt 1
+    expect(h.ctx().tasks.t1.status).toBe('queued')
+    h.send({
+      type: 'task.result',
+      result: {
+        task_id: 't1',
+        attempt: 1,
+        agent_id: 'a1',
+        status: 'cancelled',
+        started_at: 0,
+        finished_at: 1100,
+      },
+      now: 1100,
+    })
+    expect(h.ctx().tasks.t1).toMatchObject({ status: 'assigned', attempt: 2, agentId: 'a1' })
+  })
+
+  it('coordinator - a dying attempt the agent stops listing frees its slot', () => {
+    const h = harness()
+    h.send({ type: 'agent.register', info: agentInfo('a1') })
+    h.send({ type: 'task.submit', task: taskOf('t1') })
+    h.send({ type: 'task.cancel', taskId: 't1', now: 10 })
+    expect(h.ctx().agents.a1.load).toBe(1)
+    h.send({ type: 'agent.heartbeat', agentId: 'a1', load: 0, running: [], now: 500 })
+    expect(h.ctx().agents.a1.load).toBe(0)
+  })
 })
