@@ -171,5 +171,9 @@ export function taskRejected(
   if (e === undefined || e.attempt !== attempt || e.agentId !== agentId || e.finishedAt !== undefined) return
   endAttempt(s, e, { cancel: false, release: true })
   e.avoid = agentId
-  requeue(s, e, s.now, 'requeued', { reason: `rejected: ${reason}`, agentId })
+  // Not at once: if that agent is the only one that fits, an immediate retry would bounce.
+  requeue(s, e, s.now + s.ctx.config.allocationRetryMs, 'requeued', {
+    reason: `rejected: ${reason}`,
+    agentId,
+  })
 }

@@ -44,11 +44,18 @@ export function coalescingWriter(store: SnapshotStore) {
     const p = pending.get(key)!
     if (p.running) return p.running
     p.running = (async () => {
-      while (p.dirty) {
-        p.dirty = false
-        await store.put(key, p.value)
+      try {
+        while (p.dirty) {
+          p.dirty = false
+          await store.put(key, p.value)
+        }
+      } catch (err) {
+        // The value stays pending: the next save (or flush) writes it again.
+        p.dirty = true
+        throw err
+      } finally {
+        p.running = undefined
       }
-      p.running = undefined
     })()
     return p.running
   }

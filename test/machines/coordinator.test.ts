@@ -462,9 +462,12 @@ describe('coordinator', () => {
     expect(h.ctx().tasks.t1.agentId).toBe('a1')
     h.send({ type: 'agent.register', info: agentInfo('a2') })
     h.send({ type: 'task.rejected', taskId: 't1', attempt: 1, agentId: 'a1', reason: 'draining', now: 10 })
-    expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, agentId: 'a2', failures: 0 })
+    expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, status: 'queued', failures: 0 })
+    // After a short pause (no bouncing off an agent that just said no), another agent takes it.
+    h.at(10 + 1000)
+    expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, agentId: 'a2', status: 'assigned' })
     // A stale rejection changes nothing.
-    h.send({ type: 'task.rejected', taskId: 't1', attempt: 1, agentId: 'a1', reason: 'late', now: 11 })
+    h.send({ type: 'task.rejected', taskId: 't1', attempt: 1, agentId: 'a1', reason: 'late', now: 1011 })
     expect(h.ctx().tasks.t1).toMatchObject({ attempt: 2, agentId: 'a2' })
   })
 

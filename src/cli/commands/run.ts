@@ -27,7 +27,16 @@ export function parseSets(sets: string[] = []): Record<string, string> {
 
 export async function loadWorkflowOrExit(file: string, vars: Record<string, string>): Promise<WorkflowDef> {
   try {
-    return await loadWorkflow(file, { vars })
+    const def = await loadWorkflow(file, { vars })
+    // The coordinator routes by capability: a task without one could never be placed.
+    const bare = def.tasks.filter((t) => t.capabilities.length === 0).map((t) => t.task_id)
+    if (bare.length) {
+      throw new CliError(
+        `${file}: task${bare.length > 1 ? 's' : ''} ${bare.join(', ')} name${bare.length > 1 ? '' : 's'} no agent_capabilities (fix: add e.g. agent_capabilities: [shell], what an agent must be able to do)`,
+        EXIT.usage,
+      )
+    }
+    return def
   } catch (err) {
     if (err instanceof WorkflowValidationError || err instanceof WorkflowFileError) {
       throw new CliError(err.message, EXIT.usage)
