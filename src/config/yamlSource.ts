@@ -132,7 +132,7 @@ function where(path: ReadonlyArray<PropertyKey>): string {
 function fixFor(issue: z.core.$ZodIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      return `give a ${issue.expected}`
+      return `give ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`
     case 'too_small':
       return `use at least ${String(issue.minimum)}`
     case 'too_big':
@@ -145,14 +145,19 @@ function fixFor(issue: z.core.$ZodIssue): string | undefined {
 }
 
 function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
-  let s: any = schema
-  for (const k of path) {
-    while (s?.unwrap && !s.shape) s = s.unwrap()
-    if (s?.shape) s = s.shape[k as string]
-    else if (s?.element) s = s.element
-    else return []
+  // Peel optional/default/nullable wrappers only: zod 4 arrays have unwrap() too, and must keep
+  // their place so a numeric path step can step into the element.
+  const peel = (x: any) => {
+    while (x && !x.shape && x._zod?.def?.type !== 'array' && typeof x.unwrap === 'function') x = x.unwrap()
+    return x
   }
-  while (s?.unwrap && !s.shape) s = s.unwrap()
+  let s: any = peel(schema)
+  for (const k of path) {
+    if (s?.shape) s = s.shape[k as string]
+    else if (s?._zod?.def?.type === 'array') s = s.element
+    else return []
+    s = peel(s)
+  }
   return s?.shape ? Object.keys(s.shape) : []
 }
 

@@ -352,11 +352,9 @@ describe('badInput - a running hive refuses bad input and keeps working', () => 
     expect(bad.stderr).toContain('bad.yaml:12:7: unknown key `capabilites` at hive.agents.1 (fix: ')
   })
 
-  // KNOWN BUG, src/config/yamlSource.ts `knownKeys`: on the path ['agents', 0] it unwraps the
-  // ZodArray to its element (zod 4 arrays have `unwrap()`) before looking up the index, so keys of
-  // list items get "remove it; known keys: " (an empty list) instead of a suggestion. Drop
-  // `.fails` once it is fixed there (outside this test's owner's files).
-  it.fails('cli up - a typo in a key of an agent in hive.yaml gets a "did you mean" fix', async () => {
+  // Regression: `knownKeys` in src/config/yamlSource.ts unwrapped a zod 4 array to its element
+  // before the index step, so keys of list items got "known keys: " (empty) and no suggestion.
+  it('cli up - a typo in a key of an agent in hive.yaml gets a "did you mean" fix', async () => {
     const bad = await cliRuns.bad
     expect(bad.stderr).toContain(
       'bad.yaml:7:7: unknown key `max_taks` at hive.agents.0 (fix: did you mean `max_tasks`?)',
