@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { HiveError } from '../bus/errors.ts'
+import { closest } from '../workflow/closest.ts'
 
 export interface SourceProblem {
   file: string
@@ -159,32 +160,4 @@ function knownKeys(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[
     s = peel(s)
   }
   return s?.shape ? Object.keys(s.shape) : []
-}
-
-/** The known word nearest to `word` by edit distance, if it is near enough to be a typo. */
-export function closest(word: string, known: string[]): string | undefined {
-  let best: string | undefined
-  let bestD = Number.POSITIVE_INFINITY
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase())
-    if (d < bestD) {
-      bestD = d
-      best = k
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]
-    prev[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diag = tmp
-    }
-  }
-  return prev[b.length]
 }

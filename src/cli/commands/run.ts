@@ -13,6 +13,7 @@ import { WorkflowFileError } from '../../workflow/WorkflowFileError.ts'
 import { WorkflowValidationError } from '../../workflow/WorkflowValidationError.ts'
 import { globals, untilSignal, withGlobals } from '../context.ts'
 import { CliError, EXIT, print } from '../output.ts'
+import { createRunMonitorDisplay } from './workflowMonitor.ts'
 
 /** `--set a=b --set c=d` → { a: 'b', c: 'd' }. */
 export function parseSets(sets: string[] = []): Record<string, string> {
@@ -69,48 +70,15 @@ export function runResult(def: WorkflowDef, runId: string, s: WorkflowSummary) {
   }
 }
 
-const SYMBOL: Record<string, string> = {
-  pending: '·',
-  ready: '·',
-  waiting_approval: '?',
-  running: '▶',
-  success: '✓',
-  failed: '✗',
-  timeout: '⌛',
-  skipped: '-',
-  cancelled: '⊘',
-}
-
-/** A live per-task display on a TTY; plain lines (one per change) otherwise. */
+/** The live display of `hive workflow monitor`, fed from the run in this process. */
 function createRunDisplay(def: WorkflowDef, enabled: boolean, tty: boolean) {
-  const start = Date.now()
-  let lines = 0
-  const last = new Map<string, string>()
-  return (s: WorkflowSummary) => {
+  const monitor = createRunMonitorDisplay(process.stderr, tty)
+  let runId = ''
+  const display = (s: WorkflowSummary) => {
     if (!enabled) return
-    const entries = Object.entries(s.tasks)
-    const done = entries.filter(
-      ([, t]) => !['pending', 'ready', 'running', 'waiting_approval'].includes(t.status),
-    ).length
-    const elapsed = ((Date.now() - start) / 1000).toFixed(1)
-    if (!tty) {
-      for (const [id, t] of entries) {
-        if (last.get(id) === t.status) continue
-        last.set(id, t.status)
-        if (t.status !== 'pending')
-          process.stderr.write(`[${elapsed}s] ${id}: ${t.status} (${done}/${entries.length})\n`)
-      }
-      return
-    }
-    const out = [`${def.name} — ${done}/${entries.length} done, ${elapsed}s`]
-    for (const [id, t] of entries) {
-      out.push(
-        `  ${SYMBOL[t.status] ?? ' '} ${id.padEnd(24)} ${t.status}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}`,
-      )
-    }
-    process.stderr.write(`${lines ? `\x1b[${lines}A` : ''}${out.map((l) => `\x1b[2K${l}`).join('\n')}\n`)
-    lines = out.length
+    monitor({ run_id: runId, workflow_id: def.id, name: def.name, status: s.status, tasks: s.tasks as never })
   }
+  return Object.assign(display, { setRunId: (id: string) => (runId = id) })
 }
 
 /**
@@ -199,6 +167,7 @@ export function registerRunCommand(program: Command): void {
         fresh: o.fresh,
         onChange: display,
       })
+      display.setRunId(run.runId)
       // On stderr whatever the output format: a resumed run is worth knowing about, and stdout stays
       // one JSON/YAML document.
       if (run.resumed) {
