@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import pkg from '../../package.json' with { type: 'json' }
 import { registerAgentCommands } from './commands/agent.ts'
 import { registerEventsCommand } from './commands/events.ts'
 import { registerNodeCommands } from './commands/node.ts'
@@ -17,6 +18,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const program = new Command()
   .name('hive')
   .description('Hive: run fleets of AI agents as XState actors over NATS (or an embedded bus).')
+  .version(pkg.version, '-V, --version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
