@@ -17,6 +17,56 @@ export function encode(msg: Envelope): Uint8Array {
   return packr.pack(msg)
 }
 
+/**
+ * An upper bound on the size of {@link encode}'s output for `msg`, or `Infinity` when the bound
+ * passes `limit` or `msg` holds anything but plain data (strings, numbers, booleans, null,
+ * undefined, plain objects and arrays, at most 64 deep). A finite answer also means that
+ * encoding cannot throw: it is what lets the memory transport skip encoding messages nobody
+ * receives while still refusing, at once, every payload NATS would refuse.
+ */
+export function encodedSizeBound(msg: Envelope, limit: number): number {
+  return boundOf(msg, limit, 0)
+}
+
+// MessagePack headers are at most 5 bytes (str32, array32, map32), a number at most 9, a UTF-16
+// code unit at most 3 bytes of UTF-8, and skipValues' undefined (in arrays, where it is kept) 3.
+function boundOf(v: unknown, budget: number, depth: number): number {
+  switch (typeof v) {
+    case 'string':
+      return 5 + 3 * v.length
+    case 'number':
+      return 9
+    case 'boolean':
+      return 1
+    case 'undefined':
+      return 3
+    case 'object': {
+      if (v === null) return 1
+      if (depth >= 64) return Number.POSITIVE_INFINITY
+      // The tests msgpackr makes before writing a plain array or map. A map without a prototype
+      // (as fast-check and Object.create(null) make) is written as one, after a toJSON call.
+      const ctor = (v as { constructor?: unknown }).constructor
+      const plain =
+        ctor === Object || (ctor === undefined && Object.getPrototypeOf(v) === null && !('toJSON' in v))
+      let size = 5
+      if (ctor === Array) {
+        const a = v as unknown[]
+        for (let i = 0; i < a.length && size <= budget; i++) size += boundOf(a[i], budget - size, depth + 1)
+      } else if (plain) {
+        const o = v as Record<string, unknown>
+        for (const k in o) {
+          if (!Object.hasOwn(o, k)) continue
+          size += 5 + 3 * k.length + boundOf(o[k], budget, depth + 1)
+          if (size > budget) break
+        }
+      } else return Number.POSITIVE_INFINITY
+      return size > budget ? Number.POSITIVE_INFINITY : size
+    }
+    default:
+      return Number.POSITIVE_INFINITY
+  }
+}
+
 /** Decodes bytes to an unchecked value; throws {@link MalformedMessageError} when they are not MessagePack. */
 export function decodeRaw(bytes: Uint8Array): unknown {
   try {

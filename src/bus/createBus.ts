@@ -1,5 +1,5 @@
 import type { MessageType } from './catalogue.ts'
-import { decode as defaultDecode, encode as defaultEncode } from './codec.ts'
+import { decode as defaultDecode, encode as defaultEncode, encodedSizeBound } from './codec.ts'
 import { type AnyEnvelope, type Envelope, envelope } from './envelope.ts'
 import { BusClosedError, fromErrorBody, HiveError, toErrorBody } from './errors.ts'
 import { subject as subjectOf } from './subjects.ts'
@@ -102,8 +102,15 @@ export function createBus(opts: CreateBusOptions): Bus {
   let closed = false
   let closing: Promise<void> | undefined
 
+  // Only for the default codec: the size bound is that codec's.
+  const lazy = opts.codec === undefined && transport.publishLazy !== undefined
+
   function send(subj: string, msg: Envelope): void {
-    transport.publish(subj, encode(msg))
+    // A message that provably fits and encodes need not be encoded before the transport knows
+    // whether anyone receives it; the rest is encoded now, so oversize payloads throw here.
+    if (lazy && encodedSizeBound(msg, transport.maxPayload) <= transport.maxPayload)
+      transport.publishLazy!(subj, msg, encode)
+    else transport.publish(subj, encode(msg))
     stats.published++
   }
 

@@ -12,6 +12,13 @@ interface MemSub {
   closed: boolean
 }
 
+/** A queued message; `lazy` until someone can receive it, and then encoded. */
+interface Queued extends RawMsg {
+  lazy?: { value: unknown; encode: (value: unknown) => Uint8Array }
+}
+
+const NO_BYTES = new Uint8Array(0)
+
 /** The default maximum payload of nats-server, kept here so both transports refuse the same sizes. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
@@ -26,7 +33,7 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
   const subs: MemSub[] = []
   const routes = new Map<string, { plain: MemSub[]; groups: Map<string, MemSub[]> }>()
   const rr = new Map<string, number>()
-  const queue: RawMsg[] = []
+  const queue: Queued[] = []
   const inbox = new PendingRequests('_INBOX.mem')
   const listeners = new Set<(s: BusStatus) => void>()
   let scheduled = false
@@ -53,13 +60,24 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
     return r
   }
 
-  function deliver(msg: RawMsg): void {
+  function materialize(msg: Queued): void {
+    if (msg.lazy === undefined) return
+    msg.data = msg.lazy.encode(msg.lazy.value)
+    msg.lazy = undefined
+  }
+
+  function deliver(msg: Queued): void {
     const token = inbox.tokenOf(msg.subject)
     if (token !== undefined) {
+      materialize(msg)
       inbox.resolve(token, msg.data)
       return
     }
     const r = route(msg.subject)
+    if (msg.lazy !== undefined) {
+      if (!hasLive(r)) return
+      materialize(msg)
+    }
     for (const s of r.plain) if (!s.closed) s.handler(msg)
     for (const [name, members] of r.groups) {
       const live = members.filter((m) => !m.closed)
@@ -85,7 +103,7 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
     if (drained) drained()
   }
 
-  function enqueue(msg: RawMsg): void {
+  function enqueue(msg: Queued): void {
     queue.push(msg)
     if (!scheduled) {
       scheduled = true
@@ -93,10 +111,13 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
     }
   }
 
-  function hasResponder(subject: string): boolean {
-    const r = route(subject)
-    return r.plain.some((s) => !s.closed) || [...r.groups.values()].some((g) => g.some((s) => !s.closed))
+  function hasLive(r: ReturnType<typeof route>): boolean {
+    for (const s of r.plain) if (!s.closed) return true
+    for (const g of r.groups.values()) for (const s of g) if (!s.closed) return true
+    return false
   }
+
+  const hasResponder = (subject: string): boolean => hasLive(route(subject))
 
   return {
     kind: 'memory',
@@ -105,6 +126,15 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
       if (closed) throw new BusClosedError()
       if (data.byteLength > maxPayload) throw new PayloadTooLargeError(data.byteLength, maxPayload)
       enqueue(reply === undefined ? { subject, data } : { subject, data, reply })
+    },
+    publishLazy(subject, value, encode) {
+      if (closed) throw new BusClosedError()
+      if (inbox.tokenOf(subject) !== undefined || hasResponder(subject)) {
+        enqueue({ subject, data: encode(value) })
+      } else {
+        // Nobody listens now. Should someone subscribe before delivery, subscribe() encodes it.
+        enqueue({ subject, data: NO_BYTES, lazy: { value, encode: encode as (v: unknown) => Uint8Array } })
+      }
     },
     subscribe(pattern, handler, o = {}): RawSubscription {
       if (closing) throw new BusClosedError()
@@ -118,6 +148,10 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
       }
       subs.push(s)
       routes.clear()
+      // Messages queued while nobody listened are encoded now: a subscriber that arrives before
+      // delivery gets them, as it always did. (Encoded now rather than at publish: the same bytes
+      // unless the publisher changed the envelope in between, which no Hive publisher does.)
+      for (const m of queue) materialize(m)
       const unsubscribe = () => {
         if (s.closed) return
         s.closed = true

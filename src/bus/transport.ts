@@ -30,6 +30,12 @@ export interface Transport {
   /** The largest payload, in bytes, this transport carries. */
   readonly maxPayload: number
   publish(subject: string, data: Uint8Array, reply?: string): void
+  /**
+   * Publishes `encode(value)`, calling `encode` only if someone can receive it. The caller
+   * guarantees that the bytes fit {@link maxPayload} and that `encode` does not throw. Optional:
+   * over NATS the server routes, so the bytes are always needed.
+   */
+  publishLazy?<T>(subject: string, value: T, encode: (value: T) => Uint8Array): void
   subscribe(subject: string, handler: (msg: RawMsg) => void, opts?: { queue?: string }): RawSubscription
   /** Sends a request and resolves with the reply bytes; rejects with RequestTimeoutError or NoRespondersError. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>
