@@ -38,56 +38,80 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
     })
     return loaded
   }
-  const running = new Set<AbortController>()
+  /** Stops each run in progress (aborts its signal, settles it as cancelled). */
+  const running = new Set<(why: 'cancelled') => void>()
   const pending = new Set<Promise<ExecutionResult>>()
 
   return {
     kind: 'function',
     lazyWorkspace: true,
     execute(ctx) {
-      const ac = new AbortController()
-      const forward = (): void => ac.abort('cancelled')
-      if (ctx.signal.aborted) forward()
-      else ctx.signal.addEventListener('abort', forward, { once: true })
-      running.add(ac)
       const timeoutMs = ctx.task.timeout !== undefined ? ctx.task.timeout * 1000 : undefined
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => ac.abort('timeout'), timeoutMs)
-
-      const stopped = new Promise<ExecutionResult>((settle) => {
-        const onStop = (): void =>
-          settle(
-            ac.signal.reason === 'timeout'
-              ? { status: 'timeout', error: `timed out after ${timeoutMs} ms` }
-              : { status: 'cancelled', error: 'cancelled' },
-          )
-        if (ac.signal.aborted) onStop()
-        else ac.signal.addEventListener('abort', onStop, { once: true })
+      // The function's signal is made when the function first reads it: most never do, and an
+      // AbortController with its listeners is a large part of a short task's cost.
+      let ac: AbortController | undefined
+      let stoppedBy: 'cancelled' | 'timeout' | undefined
+      let timer: ReturnType<typeof setTimeout> | undefined
+      let settled = false
+      let resolve!: (r: ExecutionResult) => void
+      const p = new Promise<ExecutionResult>((r) => {
+        resolve = r
       })
-      const called = ac.signal.aborted
-        ? stopped
-        : load().then(
-            (fn) =>
-              (async () =>
-                fn(ctx.task, {
-                  signal: ac.signal,
-                  attempt: ctx.attempt,
-                  // Read through: the agent makes the directory only if the function asks for it.
-                  get workspace() {
-                    return ctx.workspace
-                  },
-                }))().then(
-                (output): ExecutionResult => ({ status: 'success', output }),
-                (err: unknown): ExecutionResult => ({ status: 'failed', error: errorMessage(err) }),
-              ),
-            (err: unknown): ExecutionResult => ({ status: 'failed', error: errorMessage(err) }),
-          )
-      const p = Promise.race([stopped, called]).finally(() => {
-        clearTimeout(timer)
+      const settle = (r: ExecutionResult): void => {
+        if (settled) return
+        settled = true
+        if (timer !== undefined) clearTimeout(timer)
         ctx.signal.removeEventListener('abort', forward)
-        running.delete(ac)
+        running.delete(stop)
         pending.delete(p)
-      })
+        resolve(r)
+      }
+      // A stop settles the result at once, whatever the function does with its signal.
+      const stop = (why: 'cancelled' | 'timeout'): void => {
+        if (settled) return
+        stoppedBy = why
+        ac?.abort(why)
+        settle(
+          why === 'timeout'
+            ? { status: 'timeout', error: `timed out after ${timeoutMs} ms` }
+            : { status: 'cancelled', error: 'cancelled' },
+        )
+      }
+      const forward = (): void => stop('cancelled')
+      if (ctx.signal.aborted) {
+        stop('cancelled')
+        return p
+      }
+      ctx.signal.addEventListener('abort', forward, { once: true })
+      running.add(stop)
       pending.add(p)
+      if (timeoutMs !== undefined) timer = setTimeout(() => stop('timeout'), timeoutMs)
+
+      const fnCtx: TaskFunctionContext = {
+        get signal() {
+          if (ac === undefined) {
+            ac = new AbortController()
+            if (stoppedBy !== undefined) ac.abort(stoppedBy)
+          }
+          return ac.signal
+        },
+        attempt: ctx.attempt,
+        // Read through: the agent makes the directory only if the function asks for it.
+        get workspace() {
+          return ctx.workspace
+        },
+      }
+      const failed = (err: unknown): void => settle({ status: 'failed', error: errorMessage(err) })
+      load().then((fn) => {
+        let out: unknown
+        try {
+          out = fn(ctx.task, fnCtx)
+        } catch (err) {
+          failed(err)
+          return
+        }
+        Promise.resolve(out).then((output) => settle({ status: 'success', output }), failed)
+      }, failed)
       return p
     },
     async healthCheck() {
@@ -101,7 +125,7 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
     },
     async close() {
       const runs = [...pending]
-      for (const ac of running) ac.abort('cancelled')
+      for (const stop of running) stop('cancelled')
       await Promise.allSettled(runs)
     },
   }
