@@ -71,7 +71,10 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
   const restartTimes: number[] = []
   let actor!: Actor<M>
   let lastGood: SnapshotFrom<M> | undefined
-  let lastValue = ''
+  // The last state value and its JSON; the JSON is compared only when the value itself changed
+  // (a string state value is the same string while the state stays put).
+  let lastValue: unknown
+  let lastJson = ''
   let timer: unknown
   let timerAt = Number.POSITIVE_INFINITY
   let stopped = false
@@ -122,11 +125,13 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
         const snap = s as unknown as { status: string; value: unknown }
         if (snap.status === 'error') return
         lastGood = s as SnapshotFrom<M>
-        const value = JSON.stringify(snap.value)
-        if (value !== lastValue) {
-          if (publishState)
-            publishEvent('state', { from: lastValue ? JSON.parse(lastValue) : null }, snap.value)
-          lastValue = value
+        if (snap.value !== lastValue) {
+          const json = JSON.stringify(snap.value)
+          if (json !== lastJson) {
+            if (publishState) publishEvent('state', { from: lastJson ? lastValue : null }, snap.value)
+            lastJson = json
+          }
+          lastValue = snap.value
         }
         if (o.persist) o.persist(actor.getPersistedSnapshot())
         arm(s as SnapshotFrom<M>)
