@@ -104,12 +104,12 @@ export function createBus(opts: CreateBusOptions): Bus {
 
   // Only for the default codec: the size bound is that codec's.
   const lazy = opts.codec === undefined && transport.publishLazy !== undefined
+  const fits = (msg: Envelope): boolean => encodedSizeBound(msg, transport.maxPayload) <= transport.maxPayload
 
   function send(subj: string, msg: Envelope): void {
-    // A message that provably fits and encodes need not be encoded before the transport knows
-    // whether anyone receives it; the rest is encoded now, so oversize payloads throw here.
-    if (lazy && encodedSizeBound(msg, transport.maxPayload) <= transport.maxPayload)
-      transport.publishLazy!(subj, msg, encode)
+    // A message nobody listens to need not be encoded, if it provably fits and encodes: a
+    // payload that might be too large is encoded now, so it throws here as it does over NATS.
+    if (lazy) transport.publishLazy!(subj, msg, encode, fits)
     else transport.publish(subj, encode(msg))
     stats.published++
   }

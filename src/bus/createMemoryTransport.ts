@@ -73,11 +73,10 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
       inbox.resolve(token, msg.data)
       return
     }
+    // Still unencoded: nobody has subscribed since it was published to no one (subscribe()
+    // encodes queued messages), so nobody can receive it.
+    if (msg.lazy !== undefined) return
     const r = route(msg.subject)
-    if (msg.lazy !== undefined) {
-      if (!hasLive(r)) return
-      materialize(msg)
-    }
     for (const s of r.plain) if (!s.closed) s.handler(msg)
     for (const [name, members] of r.groups) {
       const live = members.filter((m) => !m.closed)
@@ -119,22 +118,24 @@ export function createMemoryTransport(opts: { maxPayload?: number } = {}): Trans
 
   const hasResponder = (subject: string): boolean => hasLive(route(subject))
 
+  function publish(subject: string, data: Uint8Array, reply?: string): void {
+    if (closed) throw new BusClosedError()
+    if (data.byteLength > maxPayload) throw new PayloadTooLargeError(data.byteLength, maxPayload)
+    enqueue(reply === undefined ? { subject, data } : { subject, data, reply })
+  }
+
   return {
     kind: 'memory',
     maxPayload,
-    publish(subject, data, reply) {
+    publish,
+    publishLazy(subject, value, encode, fits) {
       if (closed) throw new BusClosedError()
-      if (data.byteLength > maxPayload) throw new PayloadTooLargeError(data.byteLength, maxPayload)
-      enqueue(reply === undefined ? { subject, data } : { subject, data, reply })
-    },
-    publishLazy(subject, value, encode) {
-      if (closed) throw new BusClosedError()
-      if (inbox.tokenOf(subject) !== undefined || hasResponder(subject)) {
-        enqueue({ subject, data: encode(value) })
-      } else {
-        // Nobody listens now. Should someone subscribe before delivery, subscribe() encodes it.
-        enqueue({ subject, data: NO_BYTES, lazy: { value, encode: encode as (v: unknown) => Uint8Array } })
+      if (inbox.tokenOf(subject) !== undefined || hasResponder(subject) || !fits(value)) {
+        publish(subject, encode(value))
+        return
       }
+      // Nobody listens now. Should someone subscribe before delivery, subscribe() encodes it.
+      enqueue({ subject, data: NO_BYTES, lazy: { value, encode: encode as (v: unknown) => Uint8Array } })
     },
     subscribe(pattern, handler, o = {}): RawSubscription {
       if (closing) throw new BusClosedError()

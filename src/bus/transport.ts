@@ -31,11 +31,18 @@ export interface Transport {
   readonly maxPayload: number
   publish(subject: string, data: Uint8Array, reply?: string): void
   /**
-   * Publishes `encode(value)`, calling `encode` only if someone can receive it. The caller
-   * guarantees that the bytes fit {@link maxPayload} and that `encode` does not throw. Optional:
-   * over NATS the server routes, so the bytes are always needed.
+   * Publishes `encode(value)`, calling `encode` only if someone can receive it. When nobody
+   * listens yet and `fits(value)` promises that the bytes fit {@link maxPayload} and that
+   * `encode` does not throw, the value is queued unencoded; otherwise it is encoded at once and
+   * published as by {@link publish}, errors included. Optional: over NATS the server routes, so
+   * the bytes are always needed.
    */
-  publishLazy?<T>(subject: string, value: T, encode: (value: T) => Uint8Array): void
+  publishLazy?<T>(
+    subject: string,
+    value: T,
+    encode: (value: T) => Uint8Array,
+    fits: (value: T) => boolean,
+  ): void
   subscribe(subject: string, handler: (msg: RawMsg) => void, opts?: { queue?: string }): RawSubscription
   /** Sends a request and resolves with the reply bytes; rejects with RequestTimeoutError or NoRespondersError. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>
