@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecutorConfigError } from './ExecutorConfigError.ts'
+import { forgetProcessGroup, killLeftoverProcessGroups, recordProcessGroup } from './leftoverProcesses.ts'
 import { resolveExecutable } from './resolveExecutable.ts'
 import { type ProcessOutcome, runProcess } from './runProcess.ts'
 import type { ExecutionContext, ExecutionResult, Executor } from './types.ts'
@@ -72,6 +73,9 @@ export function createCommandExecutor(opts: CommandExecutorOptions): Executor {
       env.HIVE_INPUT_FILE = join(ws, INPUT_FILE)
     }
     const outputBefore = await mtimeOf(join(ws, OUTPUT_FILE))
+    // A run of this task left behind by a Hive process that was killed outright: end it first.
+    await killLeftoverProcessGroups(ws)
+    let recorded: Promise<void> | undefined
     const timeoutMs = ctx.task.timeout !== undefined ? ctx.task.timeout * 1000 : opts.timeoutMs
     const outcome = await runProcess({
       argv,
@@ -83,7 +87,12 @@ export function createCommandExecutor(opts: CommandExecutorOptions): Executor {
       maxOutputBytes,
       signal,
       onStdoutLine: ctx.onProgress,
+      onSpawn: (pid) => {
+        recorded = recordProcessGroup(ws, ctx.attempt, pid)
+      },
     })
+    await recorded
+    await forgetProcessGroup(ws, ctx.attempt)
     return interpret(outcome, { argv, ws, timeoutMs, killGraceMs, outputBefore })
   }
 

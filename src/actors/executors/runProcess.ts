@@ -14,6 +14,8 @@ export interface RunProcessOptions {
   maxOutputBytes: number
   signal: AbortSignal
   onStdoutLine?: (line: string) => void
+  /** Called with the pid (= process group id) as soon as the process has started. */
+  onSpawn?: (pid: number) => void
 }
 
 /** @internal */
@@ -65,6 +67,7 @@ export function runProcess(o: RunProcessOptions): Promise<ProcessOutcome> {
       return
     }
     out.pid = child.pid
+    if (child.pid !== undefined) o.onSpawn?.(child.pid)
     const timers: NodeJS.Timeout[] = []
     let done = false
     const lines = createLineSplitter(o.maxOutputBytes, (line) => {
