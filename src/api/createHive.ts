@@ -135,7 +135,12 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
       bus,
       log,
       info,
-      executor: executorFor({ ...def, env: { HIVE_AGENT_ID: def.id, ...def.env } }),
+      // Relative paths in exec/function mean the caller's working directory, not the task's workspace.
+      executor: executorFor({
+        ...def,
+        baseDir: def.baseDir ?? process.cwd(),
+        env: { HIVE_AGENT_ID: def.id, ...def.env },
+      }),
       clock: o.clock,
       heartbeatIntervalMs,
       workspaceRoot: o.workspaceRoot ? `${o.workspaceRoot}/${def.id}` : undefined,
