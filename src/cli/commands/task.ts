@@ -141,6 +141,9 @@ export function registerTaskCommands(program: Command): void {
     const g = globals(cmd)
     const tasks = o.file ? await readTaskFile(o.file) : [taskFromFlags(o)]
     for (const t of tasks) t.task_id ??= newId()
+    // On the embedded bus the hive lives only as long as this command: submitting without waiting
+    // would end it before the tasks ran.
+    if (!g.nats && !o.wait) o.wait = true
     const failed = await withClient(g, o.config, async (client) => {
       if (!o.wait) {
         const progress = createProgress(
