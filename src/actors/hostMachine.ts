@@ -119,7 +119,15 @@ export function hostMachine<M extends AnyStateMachine>(o: HostOptions<M>): Hoste
       snapshot: snapshot as never,
       inspect: o.inspect,
     } as never) as Actor<M>
-    actor.on('*', (ev: { type: string }) => o.onEmit(ev as { type: string } & Record<string, unknown>))
+    actor.on('*', (ev: { type: string }) => {
+      // XState rethrows a listener's error on a timer, where it would kill the process: a side
+      // effect that fails (a publish refused as too large, a closed connection) is logged instead.
+      try {
+        o.onEmit(ev as { type: string } & Record<string, unknown>)
+      } catch (err) {
+        o.log.error({ err, event: ev.type }, 'side effect of an emitted event failed')
+      }
+    })
     actor.subscribe({
       next: (s) => {
         const snap = s as unknown as { status: string; value: unknown }

@@ -1,6 +1,7 @@
 import type { AgentInfo, Task } from '../bus/catalogue.ts'
 import type { Bus, Subscription } from '../bus/createBus.ts'
 import { envelope } from '../bus/envelope.ts'
+import { PayloadTooLargeError } from '../bus/errors.ts'
 import { subject } from '../bus/subjects.ts'
 import { agentDeadline, agentMachine } from '../machines/agentMachine.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -52,7 +53,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
   let executor = o.executor()
   let registering = false
   let stopped = false
-  let drained: (() => void) | undefined
+  const drained = new Set<() => void>()
 
   const key = (taskId: string, attempt: number) => `${taskId}#${attempt}`
 
@@ -146,7 +147,25 @@ export function startAgent(o: AgentOptions): AgentHandle {
         case 'result': {
           const { type: _t, ...result } = e
           if (!bus.closed) {
-            bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
+            try {
+              bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
+            } catch (err) {
+              if (!(err instanceof PayloadTooLargeError)) throw err
+              // Dropping it would look like a lost result and rerun the task forever: fail it.
+              const { output: _o, ...rest } = result
+              bus.publish(
+                coordinator,
+                envelope(
+                  'task.result',
+                  {
+                    ...rest,
+                    status: 'failed',
+                    error: `the task's result is too large for the bus (${err.message}); write large outputs to files and return their paths`,
+                  },
+                  { from, corr: result.task_id },
+                ),
+              )
+            }
           }
           releaseHeld()
           break
@@ -183,7 +202,10 @@ export function startAgent(o: AgentOptions): AgentHandle {
           break
         }
         case 'stateChanged':
-          if (e.to === 'stopped') drained?.()
+          if (e.to === 'stopped') {
+            for (const r of drained) r()
+            drained.clear()
+          }
           break
       }
     },
@@ -213,6 +235,9 @@ export function startAgent(o: AgentOptions): AgentHandle {
   const stop = async () => {
     if (stopped) return
     stopped = true
+    // A drain still waiting ends here: the agent stops now.
+    for (const r of drained) r()
+    drained.clear()
     for (const ac of running.values()) ac.abort()
     for (const s of subs) s.unsubscribe()
     actor.stop()
@@ -235,7 +260,8 @@ export function startAgent(o: AgentOptions): AgentHandle {
     actor,
     drain() {
       if ((actor.getSnapshot() as { value: unknown }).value === 'stopped') return Promise.resolve()
-      const done = new Promise<void>((r) => (drained = r))
+      if (stopped) return Promise.resolve()
+      const done = new Promise<void>((r) => drained.add(r))
       actor.send({ type: 'drain' })
       return done
     },

@@ -65,6 +65,21 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
       ),
     )
 
+  /** Answers a waiting submitter; a record too large for the bus goes without the task's input. */
+  const replyDone = (reply: Reply, record: TaskRecord) => {
+    try {
+      reply(envelope('task.done', record, { from, corr: record.task_id }))
+    } catch (err) {
+      log.warn({ err, task: record.task_id }, 'task.done reply too large; sending it without the task spec')
+      try {
+        const { input: _i, ...task } = record.task
+        reply(envelope('task.done', { ...record, task }, { from, corr: record.task_id }))
+      } catch (err2) {
+        log.error({ err: err2, task: record.task_id }, 'cannot reply to a waiting submitter')
+      }
+    }
+  }
+
   const actor = hostMachine({
     machine: coordinatorMachine,
     input: o.config ?? {},
@@ -75,6 +90,12 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     clock,
     inspect: o.inspect,
     deadline: (s) => coordinatorDeadline(s.context),
+    // A coordinator that can no longer take events must not keep accepting work: stop serving, so
+    // requests fail fast (or reach another coordinator in the queue group) instead of vanishing.
+    onGiveUp: () => {
+      for (const s of subs) s.unsubscribe()
+      waiters.clear()
+    },
     onEmit(ev) {
       switch (ev.type) {
         case 'assign': {
@@ -99,7 +120,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
           const ws = waiters.get(record.task_id)
           if (ws) {
             waiters.delete(record.task_id)
-            for (const reply of ws) reply(envelope('task.done', record, { from, corr: record.task_id }))
+            for (const reply of ws) replyDone(reply, record)
           }
           publish(
             subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }),
@@ -176,7 +197,17 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
           }
           case 'task.list':
             reply?.(
-              envelope('task.list.result', { tasks: listTasks(ctx(), msg.body) }, { from, corr: msg.corr }),
+              envelope(
+                'task.list.result',
+                // Unbounded lists outgrow the bus's payload limit: without ids, at most 1000.
+                {
+                  tasks: listTasks(ctx(), {
+                    ...msg.body,
+                    limit: msg.body.limit ?? (msg.body.task_ids ? undefined : 1000),
+                  }),
+                },
+                { from, corr: msg.corr },
+              ),
             )
             return
           case 'task.cancel':
@@ -248,6 +279,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     allocator,
     async stop() {
       for (const s of subs) s.unsubscribe()
+      waiters.clear()
       actor.stop()
       allocator.stop()
     },

@@ -2,7 +2,7 @@ import type { AgentView, TaskRecord, TaskSpec } from '../bus/catalogue.ts'
 import { type Bus, expectType } from '../bus/createBus.ts'
 import type { AnyEnvelope } from '../bus/envelope.ts'
 import { envelope, newId } from '../bus/envelope.ts'
-import { HiveError } from '../bus/errors.ts'
+import { HiveError, RequestTimeoutError } from '../bus/errors.ts'
 import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
 import { subject } from '../bus/subjects.ts'
 
@@ -71,21 +71,27 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
 
   // Waiting submits: the reply of `task.run` resolves them; a poller catches replies lost to a
   // server restart, and resubmits (idempotent by task id) tasks the coordinator never saw.
-  const waiting = new Map<
-    string,
-    { task: TaskSpec & { task_id: string }; resolve(r: TaskRecord): void; reject(e: Error): void }
-  >()
+  interface Waiter {
+    task: TaskSpec & { task_id: string }
+    /** Everyone waiting for this task id (the same id may be submitted twice). */
+    settlers: { resolve(r: TaskRecord): void; reject(e: Error): void }[]
+  }
+  const waiting = new Map<string, Waiter>()
   let poller: NodeJS.Timeout | undefined
-  const settle = (rec: TaskRecord) => {
-    const w = waiting.get(rec.task_id)
-    if (!w) return
-    waiting.delete(rec.task_id)
-    w.resolve(rec)
+  const stopPollerIfIdle = () => {
     if (waiting.size === 0 && poller) {
       clearInterval(poller)
       poller = undefined
     }
   }
+  const finish = (taskId: string, how: (s: Waiter['settlers'][number]) => void) => {
+    const w = waiting.get(taskId)
+    if (!w) return
+    waiting.delete(taskId)
+    for (const s of w.settlers) how(s)
+    stopPollerIfIdle()
+  }
+  const settle = (rec: TaskRecord) => finish(rec.task_id, (s) => s.resolve(rec))
   const poll = async () => {
     const ids = [...waiting.keys()]
     if (ids.length === 0) return
@@ -113,11 +119,7 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
       (reply) => settle(expectType(reply, 'task.done').body),
       (err: HiveError) => {
         // Bad input is final; transport trouble is left to the poller.
-        if (!err.retryable) {
-          const w = waiting.get(task.task_id)
-          waiting.delete(task.task_id)
-          w?.reject(err)
-        }
+        if (!err.retryable) finish(task.task_id, (s) => s.reject(err))
       },
     )
   }
@@ -132,9 +134,32 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
         }))
       }
       return new Promise<TaskRecord>((resolve, reject) => {
-        waiting.set(task.task_id, { task, resolve, reject })
+        let timer: NodeJS.Timeout | undefined
+        const settler = {
+          resolve(r: TaskRecord) {
+            if (timer) clearTimeout(timer)
+            resolve(r)
+          },
+          reject(e: Error) {
+            if (timer) clearTimeout(timer)
+            reject(e)
+          },
+        }
+        const known = waiting.get(task.task_id)
+        if (known) known.settlers.push(settler)
+        else waiting.set(task.task_id, { task, settlers: [settler] })
+        if (opts.timeoutMs !== undefined) {
+          timer = setTimeout(() => {
+            const w = waiting.get(task.task_id)
+            if (!w) return
+            w.settlers = w.settlers.filter((x) => x !== settler)
+            if (w.settlers.length === 0) waiting.delete(task.task_id)
+            stopPollerIfIdle()
+            reject(new RequestTimeoutError(`task ${task.task_id}`, opts.timeoutMs!))
+          }, opts.timeoutMs)
+        }
         poller ??= setInterval(() => void poll(), pollMs)
-        run(task)
+        if (!known) run(task)
       })
     },
     async status(taskId) {

@@ -78,7 +78,12 @@ export interface Hive {
  * await hive.stop()
  */
 export async function createHive(o: HiveOptions = {}): Promise<Hive> {
-  const ns = o.ns ?? 'default'
+  if (o.bus && o.ns && o.ns !== o.bus.ns) {
+    throw new Error(
+      `createHive: ns ${JSON.stringify(o.ns)} differs from the given bus's ns ${JSON.stringify(o.bus.ns)}`,
+    )
+  }
+  const ns = o.bus?.ns ?? o.ns ?? 'default'
   const node = o.node ?? `node-${process.pid}`
   const log = o.log ?? createLogger({ actor: node })
   const bus =

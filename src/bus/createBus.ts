@@ -169,8 +169,10 @@ export function createBus(opts: CreateBusOptions): Bus {
         ? undefined
         : (out) => {
             if (once.replied) return
-            once.replied = true
+            // Marked only once sent: a reply that cannot go (too large) leaves the way open for the
+            // error reply, so the requester learns why instead of timing out.
             send(to!, out)
+            once.replied = true
           }
     try {
       const out = handler(msg, reply, raw.subject)

@@ -1,5 +1,8 @@
 import { RequestTimeoutError } from './errors.ts'
 
+/** setTimeout's largest delay; a longer one fires at once (and would re-arm every millisecond). */
+const MAX_TIMER_MS = 2_147_483_647
+
 interface Pending {
   resolve(data: Uint8Array): void
   reject(err: Error): void
@@ -75,7 +78,7 @@ export class PendingRequests {
   private arm(at: number): void {
     this.disarm()
     this.timerAt = at
-    this.timer = setTimeout(() => this.sweep(), Math.max(0, at - Date.now()))
+    this.timer = setTimeout(() => this.sweep(), Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())))
   }
 
   private disarm(): void {

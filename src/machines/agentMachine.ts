@@ -129,6 +129,16 @@ const machineSetup = setup({
   },
   guards: {
     /** The same (task, attempt) is running or has just finished here: a redelivery. */
+    /**
+     * The same (task, attempt) is still being cancelled here: a coordinator that restarted numbers
+     * attempts from 1 again. Taking it as a redelivery would let the old run's `cancelled` result
+     * answer for the new one; rejecting it moves the coordinator to a fresh attempt.
+     */
+    stillStopping: ({ context, event }) => {
+      if (event.type !== 'task.assign') return false
+      const i = indexOfRun(context, event.task.task_id, event.attempt)
+      return i >= 0 && context.running[i].cancelling
+    },
     isDuplicate: ({ context, event }) =>
       event.type === 'task.assign' &&
       (indexOfRun(context, event.task.task_id, event.attempt) >= 0 ||
@@ -273,6 +283,8 @@ const machineSetup = setup({
   },
 })
 
+const STILL_STOPPING = 'the previous run of this attempt is still stopping'
+
 /** Overrides a root handler where the event means nothing yet. */
 const ignore = { actions: [] }
 
@@ -297,6 +309,7 @@ function createAgentMachine() {
           // Only a coordinator that registered us assigns work: its acknowledgement is still in
           // flight. Rejecting would bounce the first tasks of every agent start.
           'task.assign': [
+            { guard: 'stillStopping', actions: { type: 'reject', params: { reason: STILL_STOPPING } } },
             { guard: 'isDuplicate' },
             { guard: 'hasCapacity', target: 'busy', actions: ['armTimers', 'accept', 'emitExecute'] },
             { actions: { type: 'reject', params: {} } },
@@ -311,6 +324,7 @@ function createAgentMachine() {
         entry: { type: 'enter', params: { to: 'idle' } },
         on: {
           'task.assign': [
+            { guard: 'stillStopping', actions: { type: 'reject', params: { reason: STILL_STOPPING } } },
             { guard: 'isDuplicate' },
             { guard: 'hasCapacity', target: 'busy', actions: ['accept', 'emitExecute'] },
             { actions: { type: 'reject', params: {} } },
@@ -322,6 +336,7 @@ function createAgentMachine() {
         entry: { type: 'enter', params: { to: 'busy' } },
         on: {
           'task.assign': [
+            { guard: 'stillStopping', actions: { type: 'reject', params: { reason: STILL_STOPPING } } },
             { guard: 'isDuplicate' },
             { guard: 'hasCapacity', actions: ['accept', 'emitExecute'] },
             { actions: { type: 'reject', params: {} } },
@@ -338,6 +353,7 @@ function createAgentMachine() {
         always: { guard: 'isEmpty', target: 'stopped' },
         on: {
           'task.assign': [
+            { guard: 'stillStopping', actions: { type: 'reject', params: { reason: STILL_STOPPING } } },
             { guard: 'isDuplicate' },
             { actions: { type: 'reject', params: { reason: 'draining' } } },
           ],

@@ -169,6 +169,26 @@ describe('agentMachine - tasks', () => {
     expect(a.types()).toEqual(['execute', 'stateChanged'])
   })
 
+  // Regression: a restarted coordinator numbers attempts from 1 again; an assignment of an attempt
+  // this agent is still cancelling was ignored as a redelivery, and the old run's `cancelled`
+  // result then answered for the new assignment.
+  it('agentMachine - an assignment of an attempt still being cancelled is rejected, not taken as a redelivery', () => {
+    const a = registered()
+    a.assign('t1')
+    a.send({ type: 'task.cancel', taskId: 't1', attempt: 1, now: 5 })
+    a.take()
+    a.assign('t1')
+    expect(a.take()).toEqual([
+      {
+        type: 'rejected',
+        task_id: 't1',
+        attempt: 1,
+        agent_id: 'a1',
+        reason: 'the previous run of this attempt is still stopping',
+      },
+    ])
+  })
+
   it('agentMachine - a finished task yields one result with its times; the last one returns to idle', () => {
     const a = registered()
     a.assign('t1', 1, 100)

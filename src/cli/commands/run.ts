@@ -1,8 +1,12 @@
-import { dirname, resolve } from 'node:path'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { createLogger, type Logger } from '../../actors/createLogger.ts'
-import { startWorkflowRun } from '../../actors/startWorkflowRun.ts'
+import { startWorkflowRun, workflowStoreKey } from '../../actors/startWorkflowRun.ts'
 import { createHive, type Hive } from '../../api/createHive.ts'
+import { envelope } from '../../bus/envelope.ts'
+import { HiveError } from '../../bus/errors.ts'
+import { subject } from '../../bus/subjects.ts'
 import type { WorkflowSummary } from '../../machines/workflowSummary.ts'
 import type { WorkflowDef } from '../../schema/workflow.ts'
 import { createFileSnapshotStore } from '../../store/createFileSnapshotStore.ts'
@@ -104,6 +108,65 @@ async function connectRunner(servers: string, ns: string, workflowId: string, lo
   return hive
 }
 
+/**
+ * Over NATS: the stored unfinished run of this workflow must not be resumed while another process
+ * runs it (its mailbox answers a ping), or every task would be submitted twice.
+ */
+async function refuseIfRunningElsewhere(hive: Hive, store: SnapshotStore, workflowId: string): Promise<void> {
+  const stored = (await store.get(workflowStoreKey(workflowId))) as
+    | { run_id: string; snapshot: { status: string } }
+    | undefined
+  if (!stored || stored.snapshot.status === 'done') return
+  const mailbox = subject(hive.bus.ns, { kind: 'mailbox', actor: 'workflow', id: stored.run_id })
+  try {
+    await hive.bus.request(mailbox, envelope('ping', {}, { from: hive.bus.node }), { timeoutMs: 500 })
+  } catch (err) {
+    if (err instanceof HiveError && err.code === 'NO_RESPONDERS') return
+  }
+  await hive.stop()
+  throw new CliError(
+    `run ${stored.run_id} of workflow ${workflowId} is running in another process; watch it with \`hive workflow monitor ${stored.run_id}\`, or start a new run with --fresh`,
+    EXIT.usage,
+  )
+}
+
+/**
+ * On the embedded bus the state directory is shared through the file system: a lock file with
+ * this process's pid keeps a second `hive run` of the same workflow from resuming the same run.
+ */
+function takeRunLock(stateDir: string, workflowId: string): void {
+  mkdirSync(stateDir, { recursive: true })
+  const lock = join(stateDir, `${workflowId}.lock`)
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'))
+    if (pid !== process.pid && pid > 0 && isAlive(pid)) {
+      throw new CliError(
+        `workflow ${workflowId} is already running in process ${pid} with state in ${stateDir}; wait for it, or start a new run with --fresh`,
+        EXIT.usage,
+      )
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err
+  }
+  writeFileSync(lock, String(process.pid))
+  process.on('exit', () => {
+    try {
+      if (Number(readFileSync(lock, 'utf8')) === process.pid) rmSync(lock)
+    } catch {
+      // Already gone.
+    }
+  })
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export function registerRunCommand(program: Command): void {
   withGlobals(
     program
@@ -135,7 +198,9 @@ export function registerRunCommand(program: Command): void {
         const nc = (hive.bus as unknown as { nc?: Parameters<typeof createKvSnapshotStore>[0] }).nc
         if (!nc) throw new CliError('internal: the NATS bus has no connection for the snapshot store')
         store = await createKvSnapshotStore(nc, g.ns)
+        if (!o.fresh) await refuseIfRunningElsewhere(hive, store, def.id)
       } else {
+        if (!o.fresh) takeRunLock(resolve(o.stateDir), def.id)
         if (def.agents.length === 0) {
           throw new CliError(
             `${file}: the workflow declares no agents, so it cannot run on the embedded bus; add an agents: list or give --nats URL of a running hive`,
