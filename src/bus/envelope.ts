@@ -1,4 +1,4 @@
-import { nuid } from '@nats-io/nuid'
+import { randomBytes } from 'node:crypto'
 import type { Body, BodyIn, MessageType } from './catalogue.ts'
 
 /** The protocol version this build speaks. */
@@ -22,9 +22,22 @@ export interface Envelope<T extends MessageType = MessageType> {
 /** An envelope of any catalogue type, discriminated by `type`. */
 export type AnyEnvelope = { [K in MessageType]: Envelope<K> }[MessageType]
 
-/** A fresh unique id (NATS nuid: 22 characters, URL and subject safe). */
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+let pool = randomBytes(0)
+let at = 0
+
+/**
+ * A fresh unique id: 22 random base-62 characters (about 130 bits), URL and subject safe, like a
+ * NATS nuid. Random bytes are drawn in batches: this runs for every message.
+ */
 export function newId(): string {
-  return nuid.next()
+  if (at + 22 > pool.length) {
+    pool = randomBytes(22 * 256)
+    at = 0
+  }
+  let id = ''
+  for (let i = 0; i < 22; i++) id += ALPHABET[pool[at++] % 62]
+  return id
 }
 
 /**
