@@ -118,6 +118,28 @@ async function withClient<T>(
   }
 }
 
+/** Warns on stderr about waiting tasks whose requirements no registered agent meets. */
+async function warnUnplaceable(client: HiveClient, waiting: TaskSpec[]): Promise<void> {
+  try {
+    const agents = (await client.listAgents()).filter((a) => a.state !== 'dead')
+    const fits = (t: TaskSpec) =>
+      agents.some(
+        (a) =>
+          t.required_capabilities.every((c) => a.capabilities.includes(c.trim().toLowerCase())) &&
+          (t.required_agent_type === undefined || a.agent_type === t.required_agent_type) &&
+          !(t.exclude_agents ?? []).includes(a.agent_id),
+      )
+    const stuck = waiting.filter((t) => !fits(t))
+    if (stuck.length === 0) return
+    const caps = [...new Set(stuck.map((t) => t.required_capabilities.join(',')))].join('; ')
+    process.stderr.write(
+      `hive: ${stuck.length} task(s) wait for an agent with capabilities [${caps}]: none of the ${agents.length} registered agents has them (start one with \`hive agent start --capabilities …\`)\n`,
+    )
+  } catch {
+    // Only a hint: the wait goes on either way.
+  }
+}
+
 export function registerTaskCommands(program: Command): void {
   const task = program.command('task').description('submit tasks and follow them')
 
@@ -168,9 +190,22 @@ export function registerTaskCommands(program: Command): void {
       )
       let bad = 0
       const results: ReturnType<typeof resultLine>[] = []
+      const pending = new Set(tasks.map((t) => t.task_id as string))
+      // A task no registered agent can take waits until one registers: say so, once, rather
+      // than sit silent.
+      const hint = setTimeout(
+        () =>
+          void warnUnplaceable(
+            client,
+            tasks.filter((t) => pending.has(t.task_id!)),
+          ),
+        5000,
+      )
+      hint.unref()
       await Promise.all(
         tasks.map(async (t) => {
           const rec = await client.submit(t, { wait: true })
+          pending.delete(t.task_id!)
           const ok = rec.status === 'success'
           if (!ok) bad++
           progress.tick(ok)
@@ -179,6 +214,7 @@ export function registerTaskCommands(program: Command): void {
           else results.push(line)
         }),
       )
+      clearTimeout(hint)
       progress.end()
       if (g.output !== 'json') print(results, g.output, TASK_COLUMNS)
       return bad
