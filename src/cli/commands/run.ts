@@ -209,16 +209,8 @@ export function registerRunCommand(program: Command): void {
         hive = await createHive({
           ns: g.ns,
           log,
-          agents: def.agents.map((a) => ({
-            id: a.id,
-            type: a.type,
-            capabilities: a.capabilities,
-            max_tasks: a.max_tasks,
-            weight: a.weight,
-            exec: a.exec,
-            function: a.function,
-            baseDir: dirname(resolve(file)),
-          })),
+          // A workflow's agent has an AgentDef's fields; paths are relative to the workflow file.
+          agents: def.agents.map((a) => ({ ...a, baseDir: dirname(resolve(file)) })),
         })
         store = createFileSnapshotStore(resolve(o.stateDir))
       }
