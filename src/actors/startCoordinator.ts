@@ -1,4 +1,4 @@
-import type { TaskRecord } from '../bus/catalogue.ts'
+import { isFinalTaskState, type TaskRecord } from '../bus/catalogue.ts'
 import type { Bus, Reply, Subscription } from '../bus/createBus.ts'
 import { envelope, newId } from '../bus/envelope.ts'
 import { subject } from '../bus/subjects.ts'
@@ -164,7 +164,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
             const task = { ...msg.body, task_id: msg.body.task_id ?? newId() }
             const existing = getTask(ctx(), task.task_id)
             if (msg.type === 'task.run' && reply) {
-              if (existing && isFinal(existing.status)) {
+              if (existing && isFinalTaskState(existing.status)) {
                 reply(envelope('task.done', existing, { from, corr: task.task_id }))
                 return
               }
@@ -284,8 +284,4 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
       allocator.stop()
     },
   }
-}
-
-function isFinal(status: string): boolean {
-  return status === 'success' || status === 'failed' || status === 'timeout' || status === 'cancelled'
 }

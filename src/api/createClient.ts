@@ -1,4 +1,4 @@
-import type { AgentView, TaskRecord, TaskSpec } from '../bus/catalogue.ts'
+import { type AgentView, isFinalTaskState, type TaskRecord, type TaskSpec } from '../bus/catalogue.ts'
 import { type Bus, expectType } from '../bus/createBus.ts'
 import type { AnyEnvelope } from '../bus/envelope.ts'
 import { envelope, newId } from '../bus/envelope.ts'
@@ -103,7 +103,7 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
       const seen = new Set<string>()
       for (const rec of reply.body.tasks) {
         seen.add(rec.task_id)
-        if (isFinal(rec.status)) settle(rec)
+        if (isFinalTaskState(rec.status)) settle(rec)
       }
       for (const id of ids) {
         const w = waiting.get(id)
@@ -217,8 +217,4 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
     },
   }
   return client
-}
-
-function isFinal(status: string): boolean {
-  return status === 'success' || status === 'failed' || status === 'timeout' || status === 'cancelled'
 }

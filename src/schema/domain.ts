@@ -72,6 +72,11 @@ export const taskStatus = z.enum([
 ])
 export type TaskStatus = z.infer<typeof taskStatus>
 
+/** Whether a task status is final: the task will not run again. */
+export function isFinalTaskState(status: string): boolean {
+  return status === 'success' || status === 'failed' || status === 'timeout' || status === 'cancelled'
+}
+
 export const taskResult = z.object({
   task_id: id,
   attempt: z.number().int().min(1),
