@@ -2,9 +2,12 @@
  * End-to-end task benchmark: tasks per second and submit→result latency (p50, p99) of no-op
  * tasks on 4 agents (max_tasks 64 each), closed loop at 1, 64 and 256 tasks in flight, for:
  *
- * - `hive_nats`: Hive over NATS, coordinator and 4 agents each in its own `bin/hive.js` process
- *   (`hive node --roles coordinator`, `hive agent start --function bench/fixtures/noop.ts#noop`),
- *   the client (`createClient`, `submit(task, { wait: true })`) in this process;
+ * - `hive_nats`: Hive over NATS, the coordinator in one `bin/hive.js` process (`hive node --roles
+ *   coordinator`) and the 4 agents in another (`hive node --roles agents --config
+ *   bench/fixtures/agents.yaml`), the client (`createClient`, `submit(task, { wait: true })`) in
+ *   this process;
+ * - `hive_nats_4p`: the same with each agent in its own process (`hive agent start --function
+ *   bench/fixtures/noop.ts#noop`), at 64 in flight: 7 busy processes on a 2-core machine;
  * - `raw`: the raw NATS request/reply baseline of bench/bus.ts (msgpackr, one reply
  *   subscription, ids in a Map) at 64 in flight, against the same nats-server;
  * - `hive_mem`: `createHive` in this process on the embedded bus, same agents and client call;
@@ -54,7 +57,7 @@ const TASK: TaskSpec = { task_type: 'noop', required_capabilities: ['noop'] }
 const RAW_SUBJECT = 'hive.bench.svc.echo'
 const RAW_MSG = envelope('ping', { note: 'n'.repeat(124) }, { from: 'bench' })
 
-type Name = 'hive_nats' | 'raw' | 'hive_mem' | 'plain'
+type Name = 'hive_nats' | 'hive_nats_4p' | 'raw' | 'hive_mem' | 'plain'
 
 interface Target {
   name: Name
@@ -152,53 +155,105 @@ const agentDefs = (prefix: string) =>
 
 type Closers = (() => Promise<unknown>)[]
 
-/** (b) and (c): Hive over NATS with coordinator and agents in their own processes, and raw NATS. */
-async function overNats(server: BenchServer, tmp: string, results: Results, closers: Closers): Promise<void> {
-  const t0 = performance.now()
-  const ns = `bench${process.pid}`
+/**
+ * The hive processes of one over-NATS setup: a coordinator node, and the 4 agents either in one
+ * `hive node --roles agents` process (`layout: 'node'`) or each in its own `hive agent start`
+ * process (`layout: 'processes'`). Resolves once the client sees the 4 agents.
+ */
+async function startNatsHive(
+  server: BenchServer,
+  tmp: string,
+  layout: 'node' | 'processes',
+  closers: Closers,
+): Promise<{ client: HiveClient; pids: number[] }> {
+  const ns = `bench${process.pid}${layout === 'node' ? 'n' : 'p'}`
   const common = ['--nats', server.url, '--ns', ns]
   const env = { TMPDIR: tmp }
   // `--profile DIR`: CPU profiles of the hive processes (written when they exit), for finding hot spots.
   const profile = stringArg(args, 'profile')
   const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []
   const procs = [startHiveProcess(['node', '--roles', 'coordinator', ...common], { env, nodeArgs })]
-  for (let i = 1; i <= AGENTS; i++) {
+  if (layout === 'node') {
+    const config = 'bench/fixtures/agents.yaml' // 4 agents like agentDefs(), in one process
     procs.push(
-      startHiveProcess(
-        [
-          'agent',
-          'start',
-          ...['--id', `a${i}`, '--type', 'bench', '--capabilities', 'noop', '--max-tasks', String(MAX_TASKS)],
-          ...['--function', 'bench/fixtures/noop.ts#noop', ...common],
-        ],
-        { env, nodeArgs },
-      ),
+      startHiveProcess(['node', '--roles', 'agents', '--config', config, ...common], { env, nodeArgs }),
     )
+  } else {
+    for (let i = 1; i <= AGENTS; i++) {
+      procs.push(
+        startHiveProcess(
+          [
+            'agent',
+            'start',
+            ...[
+              '--id',
+              `a${i}`,
+              '--type',
+              'bench',
+              '--capabilities',
+              'noop',
+              '--max-tasks',
+              String(MAX_TASKS),
+            ],
+            ...['--function', 'bench/fixtures/noop.ts#noop', ...common],
+          ],
+          { env, nodeArgs },
+        ),
+      )
+    }
   }
-  const natsClient = await createClient({ servers: server.url, ns })
-  closers.push(() => natsClient.close())
-  await agentsReady(natsClient, AGENTS, () => procs.map((p) => p.output()).join('\n'))
+  const client = await createClient({ servers: server.url, ns })
+  closers.push(() => client.close())
+  await agentsReady(client, AGENTS, () => procs.map((p) => p.output()).join('\n'))
   for (const p of procs)
     void p.exited.then((code) => {
       if (code !== null && code !== 0)
         console.log(`hive process ${p.pid} exited with ${code}:\n${p.output()}`)
     })
+  return { client, pids: procs.map((p) => p.pid) }
+}
+
+/**
+ * (b) and (c): Hive over NATS with the coordinator and the agents in their own processes, and raw
+ * NATS. `hive_nats`: the agents share one agents node (as `hive node --roles agents` runs them);
+ * `hive_nats_4p`: each agent is its own process (`hive agent start`), at 64 in flight.
+ */
+async function overNats(server: BenchServer, tmp: string, results: Results, closers: Closers): Promise<void> {
+  const t0 = performance.now()
   const serverPids = server.pid === undefined ? [] : [server.pid]
-  const hiveNats: Target = {
-    name: 'hive_nats',
-    submit: () => natsClient.submit(TASK, { wait: true }),
-    pids: [...procs.map((p) => p.pid), ...serverPids],
-  }
   const rawRR = await startRawRequestReply(server.url, RAW_SUBJECT, RAW_MSG)
   closers.push(() => rawRR.close())
   const raw: Target = { name: 'raw', submit: rawRR.request, pids: serverPids }
-  console.log(`over NATS (ready after ${((performance.now() - t0) / 1000).toFixed(1)} s):`)
+  // Each setup's processes are stopped before the next starts: they would only add noise.
+  const stopSetup = async (mark: number) => {
+    for (const close of closers.splice(mark).reverse()) await close()
+    await stopHiveProcesses()
+  }
+  let mark = closers.length
+  const node = await startNatsHive(server, tmp, 'node', closers)
+  const hiveNats: Target = {
+    name: 'hive_nats',
+    submit: () => node.client.submit(TASK, { wait: true }),
+    pids: [...node.pids, ...serverPids],
+  }
+  console.log(
+    `over NATS, agents in one node process (ready after ${((performance.now() - t0) / 1000).toFixed(1)} s):`,
+  )
   await measure([hiveNats], 1, results)
   await measure([hiveNats, raw], 64, results)
   await measure([hiveNats], 256, results)
-  // The NATS side is done: its processes would only add noise from here on.
-  for (const close of closers.splice(0).reverse()) await close()
-  await stopHiveProcesses()
+  await stopSetup(mark)
+
+  mark = closers.length
+  const procs = await startNatsHive(server, tmp, 'processes', closers)
+  const hiveNats4p: Target = {
+    name: 'hive_nats_4p',
+    submit: () => procs.client.submit(TASK, { wait: true }),
+    pids: [...procs.pids, ...serverPids],
+  }
+  console.log('over NATS, each agent its own process:')
+  await measure([hiveNats4p, raw], 64, results)
+  await stopSetup(0)
 }
 
 /** (a) and (d): Hive in this process on the embedded bus, and the plain-JS dispatcher. */
@@ -225,7 +280,7 @@ async function inProcess(tmp: string, results: Results, closers: Closers): Promi
 
 async function main(): Promise<void> {
   const started = performance.now()
-  const results: Results = { hive_nats: {}, raw: {}, hive_mem: {}, plain: {} }
+  const results: Results = { hive_nats: {}, hive_nats_4p: {}, raw: {}, hive_mem: {}, plain: {} }
   // Agents make per-task workspaces under $TMPDIR: keep them in a directory removed at the end.
   const tmp = mkdtempSync(join(tmpdir(), 'hive-bench-'))
   const server = await benchNatsServer(stringArg(args, 'nats'))
@@ -260,6 +315,7 @@ async function main(): Promise<void> {
   const ratios = {
     nats_vs_raw_64: ratio('hive_nats', 'raw', 64),
     nats_vs_raw_64_cpu: cpuRatio('hive_nats', 'raw', 64),
+    nats_4p_vs_raw_64: ratio('hive_nats_4p', 'raw', 64),
     mem_vs_plain_1: ratio('hive_mem', 'plain', 1),
     mem_vs_plain_64: ratio('hive_mem', 'plain', 64),
     mem_vs_plain_256: ratio('hive_mem', 'plain', 256),

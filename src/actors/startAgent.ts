@@ -1,4 +1,4 @@
-import type { AgentInfo, Task } from '../bus/catalogue.ts'
+import type { AgentInfo, Task, TaskResult } from '../bus/catalogue.ts'
 import type { Bus, Subscription } from '../bus/createBus.ts'
 import { envelope } from '../bus/envelope.ts'
 import { PayloadTooLargeError } from '../bus/errors.ts'
@@ -9,6 +9,26 @@ import type { Logger } from './createLogger.ts'
 import type { ExecutionResult, Executor } from './executors/types.ts'
 import { type HostedActor, hostMachine } from './hostMachine.ts'
 import { createWorkspaces } from './workspace.ts'
+
+/**
+ * An abort handle whose AbortController is made only when someone asks for its signal: most
+ * runs finish without being cancelled, and most functions never look at the signal.
+ */
+class LazyAbort {
+  #ac: AbortController | undefined
+  #aborted = false
+  get signal(): AbortSignal {
+    if (this.#ac === undefined) {
+      this.#ac = new AbortController()
+      if (this.#aborted) this.#ac.abort()
+    }
+    return this.#ac.signal
+  }
+  abort(): void {
+    this.#aborted = true
+    this.#ac?.abort()
+  }
+}
 
 /** Longest a capacity rejection waits for a cancelled attempt to give its slot back. */
 const HOLD_REJECTION_MS = 5000
@@ -49,7 +69,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
   const workspaces = createWorkspaces(
     o.workspaceRoot ?? `${process.env.TMPDIR ?? '/tmp'}/hive-ws/${info.agent_id}`,
   )
-  const running = new Map<string, AbortController>()
+  const running = new Map<string, LazyAbort>()
   let executor = o.executor()
   let registering = false
   let stopped = false
@@ -96,8 +116,8 @@ export function startAgent(o: AgentOptions): AgentHandle {
   }
 
   const execute = async (task: Task, attempt: number) => {
-    const ac = new AbortController()
-    running.set(key(task.task_id, attempt), ac)
+    const abort = new LazyAbort()
+    running.set(key(task.task_id, attempt), abort)
     let result: ExecutionResult
     try {
       const ex = executor
@@ -106,20 +126,70 @@ export function startAgent(o: AgentOptions): AgentHandle {
         result = await ex.execute({
           task,
           attempt,
-          signal: ac.signal,
+          get signal() {
+            return abort.signal
+          },
           get workspace() {
             return workspace()
           },
         })
       } else {
         const workspace = await workspaces.forTask(task.task_id, attempt)
-        result = await ex.execute({ task, attempt, workspace, signal: ac.signal })
+        result = await ex.execute({ task, attempt, workspace, signal: abort.signal })
       }
     } catch (err) {
       result = { status: 'failed', error: `executor error: ${(err as Error).message}` }
     }
     running.delete(key(task.task_id, attempt))
     actor.send({ type: 'task.finished', taskId: task.task_id, attempt, result })
+  }
+
+  const sendResult = (result: TaskResult) => {
+    try {
+      bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
+    } catch (err) {
+      if (!(err instanceof PayloadTooLargeError)) throw err
+      // Dropping it would look like a lost result and rerun the task forever: fail it.
+      const { output: _o, ...rest } = result
+      bus.publish(
+        coordinator,
+        envelope(
+          'task.result',
+          {
+            ...rest,
+            status: 'failed',
+            error: `the task's result is too large for the bus (${err.message}); write large outputs to files and return their paths`,
+          },
+          { from, corr: result.task_id },
+        ),
+      )
+    }
+  }
+  // Results leave at the end of the pass that produced them: one `task.result.batch` for all the
+  // attempts that finished together instead of a message each.
+  let results: TaskResult[] = []
+  let resultsScheduled = false
+  const flushResults = () => {
+    resultsScheduled = false
+    if (results.length === 0) return
+    const items = results
+    results = []
+    try {
+      if (bus.closed) return
+      if (items.length === 1) return sendResult(items[0])
+      try {
+        bus.publish(coordinator, envelope('task.result.batch', { items }, { from }))
+      } catch (err) {
+        if (!(err instanceof PayloadTooLargeError)) throw err
+        items.forEach(sendResult)
+      }
+    } catch (err) {
+      // Not thrown from a microtask (it would end the process): the coordinator's liveness
+      // checks and reconciliation requeue what it never hears about.
+      log.error({ err, tasks: items.map((r) => r.task_id) }, 'could not send task results')
+    } finally {
+      releaseHeld()
+    }
   }
 
   const actor = hostMachine({
@@ -146,28 +216,11 @@ export function startAgent(o: AgentOptions): AgentHandle {
           break
         case 'result': {
           const { type: _t, ...result } = e
-          if (!bus.closed) {
-            try {
-              bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
-            } catch (err) {
-              if (!(err instanceof PayloadTooLargeError)) throw err
-              // Dropping it would look like a lost result and rerun the task forever: fail it.
-              const { output: _o, ...rest } = result
-              bus.publish(
-                coordinator,
-                envelope(
-                  'task.result',
-                  {
-                    ...rest,
-                    status: 'failed',
-                    error: `the task's result is too large for the bus (${err.message}); write large outputs to files and return their paths`,
-                  },
-                  { from, corr: result.task_id },
-                ),
-              )
-            }
+          results.push(result as TaskResult)
+          if (!resultsScheduled) {
+            resultsScheduled = true
+            queueMicrotask(flushResults)
           }
-          releaseHeld()
           break
         }
         case 'rejected': {
@@ -217,6 +270,10 @@ export function startAgent(o: AgentOptions): AgentHandle {
         case 'task.assign':
           actor.send({ type: 'task.assign', task: msg.body.task as Task, attempt: msg.body.attempt })
           return
+        case 'task.assign.batch':
+          for (const it of msg.body.items)
+            actor.send({ type: 'task.assign', task: it.task as Task, attempt: it.attempt })
+          return
         case 'task.cancel':
           actor.send({ type: 'task.cancel', taskId: msg.body.task_id, attempt: msg.body.attempt })
           return
@@ -241,6 +298,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
     for (const ac of running.values()) ac.abort()
     for (const s of subs) s.unsubscribe()
     actor.stop()
+    flushResults()
     releaseHeld()
     if (!bus.closed) {
       try {

@@ -1,8 +1,10 @@
-import { isFinalTaskState, type TaskRecord } from '../bus/catalogue.ts'
+import { isFinalTaskState, type Task, type TaskRecord } from '../bus/catalogue.ts'
 import type { Bus, Reply, Subscription } from '../bus/createBus.ts'
 import { envelope, newId } from '../bus/envelope.ts'
+import { PayloadTooLargeError } from '../bus/errors.ts'
 import { subject } from '../bus/subjects.ts'
 import {
+  type CoordinatorEvent,
   type CoordinatorInput,
   coordinatorDeadline,
   coordinatorMachine,
@@ -80,6 +82,63 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     }
   }
 
+  // Assignments leave per agent at the end of the step that made them: one `task.assign.batch`
+  // message for all of an agent's new work instead of one message per task.
+  const outbox = new Map<string, { task: Task; attempt: number }[]>()
+  let outScheduled = false
+  let stepping = false
+  const sendAssigns = (agentId: string, items: { task: Task; attempt: number }[]) => {
+    const one = (it: { task: Task; attempt: number }) =>
+      publish(toAgent(agentId), envelope('task.assign', it, { from, corr: it.task.task_id }))
+    if (items.length === 1) return one(items[0])
+    try {
+      bus.publish(toAgent(agentId), envelope('task.assign.batch', { items }, { from }))
+    } catch (err) {
+      // Too large together (big inputs): one by one, as they would have gone without batching.
+      if (err instanceof PayloadTooLargeError) items.forEach(one)
+      else log.warn({ err, agent: agentId }, 'publish failed')
+    }
+  }
+  /** Sends an agent's waiting assignments now (before anything else goes to it, to keep order). */
+  const flushAgent = (agentId: string) => {
+    const items = outbox.get(agentId)
+    if (items === undefined) return
+    outbox.delete(agentId)
+    sendAssigns(agentId, items)
+  }
+  const flushOut = () => {
+    outScheduled = false
+    for (const agentId of [...outbox.keys()]) flushAgent(agentId)
+  }
+
+  // Events for the actor wait here until the end of the current delivery pass (a microtask),
+  // then go in as one `batch` transition: everything one socket read brought costs one XState
+  // step, and its assignments leave together. Each event keeps the time it arrived.
+  let inbox: CoordinatorEvent[] = []
+  let inScheduled = false
+  const flushIn = () => {
+    inScheduled = false
+    if (inbox.length === 0) return
+    const events = inbox
+    inbox = []
+    stepping = true
+    try {
+      if (events.length === 1) actor.send(events[0] as never)
+      else actor.send({ type: 'batch', events })
+    } finally {
+      stepping = false
+    }
+    flushOut()
+  }
+  const send = (ev: { type: CoordinatorEvent['type'] } & Record<string, unknown>) => {
+    ev.now ??= clock.now()
+    inbox.push(ev as unknown as CoordinatorEvent)
+    if (!inScheduled) {
+      inScheduled = true
+      queueMicrotask(flushIn)
+    }
+  }
+
   const actor = hostMachine({
     machine: coordinatorMachine,
     input: o.config ?? {},
@@ -99,8 +158,15 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     onEmit(ev) {
       switch (ev.type) {
         case 'assign': {
-          const { agentId, task, attempt } = ev as unknown as { agentId: string; task: any; attempt: number }
-          publish(toAgent(agentId), envelope('task.assign', { task, attempt }, { from, corr: task.task_id }))
+          const { agentId, task, attempt } = ev as unknown as { agentId: string; task: Task; attempt: number }
+          const items = outbox.get(agentId)
+          if (items) items.push({ task, attempt })
+          else outbox.set(agentId, [{ task, attempt }])
+          // Inside a step the step sends them; after a timer's tick, the end of this pass does.
+          if (!stepping && !outScheduled) {
+            outScheduled = true
+            queueMicrotask(flushOut)
+          }
           break
         }
         case 'cancel': {
@@ -109,6 +175,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
             taskId: string
             attempt: number
           }
+          flushAgent(agentId)
           publish(
             toAgent(agentId),
             envelope('task.cancel', { task_id: taskId, attempt }, { from, corr: taskId }),
@@ -156,13 +223,19 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     bus.subscribe(
       subject(ns, { kind: 'service', service: 'coordinator' }),
       (msg, reply) => {
-        const ctx = () => actor.getSnapshot().context
+        // Queries see every event that arrived before them.
+        const ctx = () => {
+          flushIn()
+          return actor.getSnapshot().context
+        }
         const ack = () => reply?.(envelope('ack', { ok: true, id: msg.id }, { from, corr: msg.corr }))
         switch (msg.type) {
           case 'task.submit':
           case 'task.run': {
             const task = { ...msg.body, task_id: msg.body.task_id ?? newId() }
-            const existing = getTask(ctx(), task.task_id)
+            // Not flushed first: a copy of this task still in the inbox is a duplicate the machine
+            // ignores, and a result there that ends it answers the waiter registered here.
+            const existing = getTask(actor.getSnapshot().context, task.task_id)
             if (msg.type === 'task.run' && reply) {
               if (existing && isFinalTaskState(existing.status)) {
                 reply(envelope('task.done', existing, { from, corr: task.task_id }))
@@ -172,15 +245,19 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
               ws.push(reply)
               waiters.set(task.task_id, ws)
             } else reply?.(envelope('task.accepted', { task_id: task.task_id }, { from, corr: task.task_id }))
-            if (!existing) actor.send({ type: 'task.submit', task })
+            if (!existing) send({ type: 'task.submit', task })
             return
           }
           case 'task.result':
-            actor.send({ type: 'task.result', result: msg.body })
+            send({ type: 'task.result', result: msg.body })
+            ack()
+            return
+          case 'task.result.batch':
+            for (const result of msg.body.items) send({ type: 'task.result', result })
             ack()
             return
           case 'task.rejected':
-            actor.send({
+            send({
               type: 'task.rejected',
               taskId: msg.body.task_id,
               attempt: msg.body.attempt,
@@ -212,16 +289,16 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
             return
           case 'task.cancel':
             if (!getTask(ctx(), msg.body.task_id)) throw new UnknownTaskError(msg.body.task_id)
-            actor.send({ type: 'task.cancel', taskId: msg.body.task_id })
+            send({ type: 'task.cancel', taskId: msg.body.task_id })
             ack()
             return
           case 'agent.register':
             allocator.agentCapacity(msg.body)
-            actor.send({ type: 'agent.register', info: msg.body })
+            send({ type: 'agent.register', info: msg.body })
             ack()
             return
           case 'agent.deregister':
-            actor.send({ type: 'agent.deregister', agentId: msg.body.agent_id })
+            send({ type: 'agent.deregister', agentId: msg.body.agent_id })
             ack()
             return
           case 'agent.list':
@@ -243,7 +320,9 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
             if (!listAgents(ctx(), now()).some((a) => a.agent_id === msg.body.agent_id)) {
               throw new UnknownAgentError(msg.body.agent_id)
             }
-            actor.send({ type: 'agent.drain', agentId: msg.body.agent_id })
+            send({ type: 'agent.drain', agentId: msg.body.agent_id })
+            flushIn()
+            flushAgent(msg.body.agent_id)
             publish(toAgent(msg.body.agent_id), envelope('agent.drain', msg.body, { from }))
             ack()
             return
@@ -262,6 +341,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     bus.subscribe(subject(ns, { kind: 'heartbeat', id: '*' }), (msg) => {
       if (msg.type !== 'agent.heartbeat') return
       const hb = msg.body
+      flushIn()
       if (!listAgents(actor.getSnapshot().context, now()).some((a) => a.agent_id === hb.agent_id)) {
         publish(
           toAgent(hb.agent_id),
@@ -269,7 +349,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
         )
         return
       }
-      actor.send({ type: 'agent.heartbeat', agentId: hb.agent_id, load: hb.load, running: hb.running })
+      send({ type: 'agent.heartbeat', agentId: hb.agent_id, load: hb.load, running: hb.running })
     }),
   )
 
@@ -279,6 +359,8 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     allocator,
     async stop() {
       for (const s of subs) s.unsubscribe()
+      flushIn()
+      flushOut()
       waiters.clear()
       actor.stop()
       allocator.stop()

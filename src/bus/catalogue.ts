@@ -19,6 +19,8 @@ export * from '../schema/domain.ts'
 
 const id = z.string().min(1).max(256)
 
+const taskAssign = z.object({ task: taskSpec.extend({ task_id: id }), attempt: z.number().int().min(1) })
+
 const workflowRunView = z.object({
   run_id: id,
   workflow_id: id,
@@ -93,9 +95,13 @@ export const catalogue = {
   /** Submit and wait: the reply is the final `task.done` record (4 messages per task, the minimum). */
   'task.run': taskSpec,
   'task.accepted': z.object({ task_id: id }),
-  'task.assign': z.object({ task: taskSpec.extend({ task_id: id }), attempt: z.number().int().min(1) }),
+  'task.assign': taskAssign,
+  /** Several assignments to one agent at once (what one coordinator step gave it), in order. */
+  'task.assign.batch': z.object({ items: z.array(taskAssign).min(1) }),
   'task.cancel': z.object({ task_id: id, attempt: z.number().int().min(1).optional() }),
   'task.result': taskResult,
+  /** Several results from one agent at once (what finished while it handled one delivery). */
+  'task.result.batch': z.object({ items: z.array(taskResult).min(1) }),
   /** An agent gives an attempt back unrun (at capacity, draining, stopping): requeue it elsewhere. */
   'task.rejected': z.object({
     task_id: id,

@@ -59,6 +59,10 @@ export function coordinatorStep(
   rules: CoordinatorRules = CORRECT_RULES,
   out: CoordinatorEmitted[] = [],
 ): CoordinatorEmitted[] {
+  if (ev.type === 'batch') {
+    for (const inner of ev.events) coordinatorStep(ctx, inner, rules, out)
+    return out
+  }
   const s: Step = { ctx, out, now: ev.now, rules }
   switch (ev.type) {
     case 'agent.register':

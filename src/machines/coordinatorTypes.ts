@@ -162,6 +162,11 @@ export type CoordinatorEvent =
   | { type: 'allocation.denied'; requestId: string; reason: string; now: number }
   | { type: 'allocation.preempted'; requestId: string; now: number }
   | { type: 'tick'; now: number }
+  /**
+   * Several events at once, applied in order exactly as if sent one by one: a host hands over
+   * everything one delivery pass brought in a single transition.
+   */
+  | { type: 'batch'; events: CoordinatorEvent[]; now: number }
 
 export type TaskEventName =
   | 'queued'

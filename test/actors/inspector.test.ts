@@ -74,7 +74,11 @@ describe('startInspector - Stately relay and WebSocket inspector', () => {
     const agent = sessionOf('agent') as string
     const of = (type: string, session: string) =>
       messages.filter((m) => m.type === type && m.sessionId === session)
-    const eventTypes = (session: string) => of('@xstate.event', session).map((m) => m.event?.type)
+    // The coordinator takes what one delivery pass brings as one `batch` event: look inside.
+    type Ev = { type?: string; events?: Ev[] } & Record<string, unknown>
+    const flat = (e: Ev | undefined): Ev[] => (e?.type === 'batch' ? (e.events ?? []).flatMap(flat) : e ? [e] : [])
+    const eventsOf = (session: string) => of('@xstate.event', session).flatMap((m) => flat(m.event as Ev))
+    const eventTypes = (session: string) => eventsOf(session).map((e) => e.type)
 
     await waitFor(
       () => eventTypes(coordinator).includes('task.result') && eventTypes(agent).includes('task.finished'),
@@ -85,8 +89,8 @@ describe('startInspector - Stately relay and WebSocket inspector', () => {
     )
     expect(eventTypes(agent)).toEqual(expect.arrayContaining(['registered', 'task.assign', 'task.finished']))
     // The events carry the time the host stamped on them: the machine's input, as sent.
-    const submit = of('@xstate.event', coordinator).find((m) => m.event?.type === 'task.submit')
-    expect(submit?.event).toMatchObject({
+    const submit = eventsOf(coordinator).find((e) => e.type === 'task.submit')
+    expect(submit).toMatchObject({
       task: { task_id: 'inspected', input: 42 },
       now: expect.any(Number),
     })
