@@ -1,0 +1,121 @@
+/**
+ * Batching on the wire: a coordinator step that gives an agent several tasks sends them as one
+ * `task.assign.batch`, and an agent sends the results that finish together as one
+ * `task.result.batch`. Every task still completes exactly once, on the embedded bus and over a
+ * real nats-server; a batch too large for the bus goes one message at a time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../src/actors/createLogger.ts'
+import { createHive, type Hive } from '../../src/api/createHive.ts'
+import type { AnyEnvelope } from '../../src/bus/index.ts'
+import { subject } from '../../src/bus/subjects.ts'
+import { waitFor } from '../helpers/busFactories.ts'
+import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+
+const quiet = () => createLogger({ level: 'silent' })
+
+/** Counts message types on an agent's mailbox and the coordinator's service subject. */
+function watch(hive: Hive, agentId: string) {
+  const seen: Record<string, number> = {}
+  const count = (msg: AnyEnvelope) => {
+    seen[msg.type] = (seen[msg.type] ?? 0) + 1
+  }
+  hive.bus.subscribe(subject(hive.bus.ns, { kind: 'mailbox', actor: 'agent', id: agentId }), count)
+  hive.bus.subscribe(subject(hive.bus.ns, { kind: 'service', service: 'coordinator' }), count)
+  return seen
+}
+
+async function runMany(hive: Hive, n: number, input?: unknown) {
+  const records = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      hive.client.submit(
+        { task_id: `b${i}`, task_type: 'x', required_capabilities: ['x'], input },
+        { wait: true, timeoutMs: 20_000 },
+      ),
+    ),
+  )
+  expect(records.map((r) => r.status)).toEqual(Array(n).fill('success'))
+  // Exactly once: one attempt each, and each output is its own input's echo.
+  expect(records.every((r) => r.attempts === 1)).toBe(true)
+  expect(new Set(records.map((r) => r.task_id)).size).toBe(n)
+  return records
+}
+
+describe('batching', () => {
+  let server: NatsServer
+  beforeAll(async () => {
+    server = await startNatsServer()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  for (const where of ['embedded bus', 'nats'] as const) {
+    it(`batching - 60 tasks at once on one agent travel in batches and each completes once (${where})`, async () => {
+      const ran: string[] = []
+      const hive = await createHive({
+        log: quiet(),
+        ns: `batch${where === 'nats' ? 'n' : 'm'}`,
+        ...(where === 'nats' ? { nats: { servers: server.url } } : {}),
+        agents: [
+          {
+            id: 'a1',
+            type: 'w',
+            capabilities: ['x'],
+            max_tasks: 60,
+            function: async (task: { task_id: string }) => {
+              ran.push(task.task_id)
+              return task.task_id
+            },
+          },
+        ],
+      })
+      try {
+        await hive.client.listAgents() // registered
+        const seen = watch(hive, 'a1')
+        await runMany(hive, 60)
+        expect(ran.sort()).toEqual(Array.from({ length: 60 }, (_, i) => `b${i}`).sort())
+        expect(seen['task.assign.batch'] ?? 0).toBeGreaterThan(0)
+        expect(seen['task.result.batch'] ?? 0).toBeGreaterThan(0)
+        // Fewer messages than tasks each way: the batches carried several tasks.
+        expect((seen['task.assign'] ?? 0) + (seen['task.assign.batch'] ?? 0)).toBeLessThan(60)
+      } finally {
+        await hive.stop()
+      }
+    })
+  }
+
+  it('batching - assignments too large to travel together go one by one, and all complete', async () => {
+    const hive = await createHive({ log: quiet(), ns: 'batchbig', nats: { servers: server.url }, agents: [] })
+    try {
+      // 12 inputs of 200 kB wait in the queue; the agent that registers then gets all of them in
+      // one step: together far over the server's 1 MB limit, each well under it.
+      const waits = Array.from({ length: 12 }, (_, i) =>
+        hive.client.submit(
+          { task_id: `big${i}`, task_type: 'x', required_capabilities: ['x'], input: 'x'.repeat(200_000) },
+          { wait: true, timeoutMs: 20_000 },
+        ),
+      )
+      const ids = Array.from({ length: 12 }, (_, i) => `big${i}`)
+      await waitFor(
+        async () =>
+          (await Promise.all(ids.map((id) => hive.client.status(id).catch(() => undefined)))).every(Boolean),
+        { timeoutMs: 5000, message: '12 queued tasks' },
+      )
+      const seen = watch(hive, 'a1')
+      await hive.addAgent({
+        id: 'a1',
+        type: 'w',
+        capabilities: ['x'],
+        max_tasks: 12,
+        function: async () => 'ok',
+      })
+      const records = await Promise.all(waits)
+      expect(records.map((r) => `${r.status}/${r.attempts}`)).toEqual(Array(12).fill('success/1'))
+      expect(seen['task.assign']).toBe(12)
+      expect(seen['task.assign.batch']).toBeUndefined()
+    } finally {
+      await hive.stop()
+    }
+  })
+})
