@@ -76,7 +76,8 @@ describe('startInspector - Stately relay and WebSocket inspector', () => {
       messages.filter((m) => m.type === type && m.sessionId === session)
     // The coordinator takes what one delivery pass brings as one `batch` event: look inside.
     type Ev = { type?: string; events?: Ev[] } & Record<string, unknown>
-    const flat = (e: Ev | undefined): Ev[] => (e?.type === 'batch' ? (e.events ?? []).flatMap(flat) : e ? [e] : [])
+    const flat = (e: Ev | undefined): Ev[] =>
+      e?.type === 'batch' ? (e.events ?? []).flatMap(flat) : e ? [e] : []
     const eventsOf = (session: string) => of('@xstate.event', session).flatMap((m) => flat(m.event as Ev))
     const eventTypes = (session: string) => eventsOf(session).map((e) => e.type)
 
