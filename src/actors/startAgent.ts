@@ -17,6 +17,7 @@ import { createWorkspaces } from './workspace.ts'
 class LazyAbort {
   #ac: AbortController | undefined
   #aborted = false
+  #listeners: (() => void)[] | undefined
   get signal(): AbortSignal {
     if (this.#ac === undefined) {
       this.#ac = new AbortController()
@@ -24,9 +25,18 @@ class LazyAbort {
     }
     return this.#ac.signal
   }
+  /** Calls `listener` once on abort (at once if aborted already). */
+  onAbort(listener: () => void): void {
+    if (this.#aborted) listener()
+    else (this.#listeners ??= []).push(listener)
+  }
   abort(): void {
+    if (this.#aborted) return
     this.#aborted = true
     this.#ac?.abort()
+    const ls = this.#listeners
+    this.#listeners = undefined
+    if (ls) for (const l of ls) l()
   }
 }
 
@@ -129,13 +139,20 @@ export function startAgent(o: AgentOptions): AgentHandle {
           get signal() {
             return abort.signal
           },
+          onAbort: (l) => abort.onAbort(l),
           get workspace() {
             return workspace()
           },
         })
       } else {
         const workspace = await workspaces.forTask(task.task_id, attempt)
-        result = await ex.execute({ task, attempt, workspace, signal: abort.signal })
+        result = await ex.execute({
+          task,
+          attempt,
+          workspace,
+          signal: abort.signal,
+          onAbort: (l) => abort.onAbort(l),
+        })
       }
     } catch (err) {
       result = { status: 'failed', error: `executor error: ${(err as Error).message}` }

@@ -198,13 +198,14 @@ const machineSetup = setup({
       // Unknown: a second report of the same attempt, or one from before a stop. One result only.
       if (i < 0) return
       enqueue.emit(resultOf(context, context.running[i], event))
-      // One copy of each array per finish (they are copied, never changed: snapshots share them).
+      // `running` is copied (snapshots share it, and hosts read it); `recentlyFinished` is a
+      // bounded log only the duplicate guard reads, kept in place rather than copied per task.
       const running = context.running.slice()
       running.splice(i, 1)
       const rf = context.recentlyFinished
-      const recentlyFinished = rf.slice(rf.length >= RECENT_LIMIT ? rf.length - RECENT_LIMIT + 1 : 0)
-      recentlyFinished.push(runKey(event.taskId, event.attempt))
-      enqueue.assign({ running, recentlyFinished })
+      rf.push(runKey(event.taskId, event.attempt))
+      if (rf.length > RECENT_LIMIT) rf.splice(0, rf.length - RECENT_LIMIT)
+      enqueue.assign({ running })
     }),
     cancel: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'task.cancel') return

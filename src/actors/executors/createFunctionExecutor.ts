@@ -53,6 +53,7 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
       let stoppedBy: 'cancelled' | 'timeout' | undefined
       let timer: ReturnType<typeof setTimeout> | undefined
       let settled = false
+      let unlisten: (() => void) | undefined
       let resolve!: (r: ExecutionResult) => void
       const p = new Promise<ExecutionResult>((r) => {
         resolve = r
@@ -61,7 +62,7 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
         if (settled) return
         settled = true
         if (timer !== undefined) clearTimeout(timer)
-        ctx.signal.removeEventListener('abort', forward)
+        unlisten?.()
         running.delete(stop)
         pending.delete(p)
         resolve(r)
@@ -78,11 +79,14 @@ export function createFunctionExecutor(opts: FunctionExecutorOptions): Executor 
         )
       }
       const forward = (): void => stop('cancelled')
-      if (ctx.signal.aborted) {
-        stop('cancelled')
-        return p
+      if (ctx.onAbort) ctx.onAbort(forward)
+      else if (ctx.signal.aborted) stop('cancelled')
+      else {
+        const signal = ctx.signal
+        signal.addEventListener('abort', forward, { once: true })
+        unlisten = () => signal.removeEventListener('abort', forward)
       }
-      ctx.signal.addEventListener('abort', forward, { once: true })
+      if (settled) return p
       running.add(stop)
       pending.add(p)
       if (timeoutMs !== undefined) timer = setTimeout(() => stop('timeout'), timeoutMs)

@@ -15,7 +15,12 @@ export interface ExecutionContext {
    */
   readonly workspace: string
   /** Aborting it cancels the run: the result's status is then `cancelled`. */
-  signal: AbortSignal
+  readonly signal: AbortSignal
+  /**
+   * Calls `listener` once when the run is aborted (at once if it already is): what listening to
+   * `signal` does, without making the signal. The agent provides it; other callers may not.
+   */
+  onAbort?: (listener: () => void) => void
   /** Called with each line the task writes to stdout, as it arrives. */
   onProgress?: (line: string) => void
 }
