@@ -27,8 +27,9 @@ class LazyAbort {
   }
   /** Calls `listener` once on abort (at once if aborted already). */
   onAbort(listener: () => void): void {
-    if (this.#aborted) listener()
-    else (this.#listeners ??= []).push(listener)
+    if (this.#aborted) return listener()
+    this.#listeners ??= []
+    this.#listeners.push(listener)
   }
   abort(): void {
     if (this.#aborted) return
