@@ -27,7 +27,10 @@ class LazyAbort {
   }
   /** Calls `listener` once on abort (at once if aborted already). */
   onAbort(listener: () => void): void {
-    if (this.#aborted) return listener()
+    if (this.#aborted) {
+      listener()
+      return
+    }
     this.#listeners ??= []
     this.#listeners.push(listener)
   }
