@@ -57,6 +57,31 @@ describe('createFunctionExecutor', () => {
     expect(seen?.aborted).toBe(true)
   })
 
+  it('createFunctionExecutor - an abort heard through onAbort (as agents send it) cancels the run, before or during it', async () => {
+    let seen: AbortSignal | undefined
+    const ex = createFunctionExecutor({
+      fn: (_task, ctx) => {
+        seen = ctx.signal
+        return new Promise(() => {})
+      },
+    })
+    const listeners: (() => void)[] = []
+    const signal = new AbortController().signal // never aborted: onAbort alone must do it
+    const run = ex.execute({ ...makeCtx(ws, { signal }), onAbort: (l) => listeners.push(l) })
+    await Promise.resolve()
+    expect(listeners).toHaveLength(1)
+    for (const l of listeners) l()
+    expect(await run).toEqual({ status: 'cancelled', error: 'cancelled' })
+    expect(seen?.aborted).toBe(true)
+    // Aborted before it starts: onAbort calls at once, the function never runs.
+    let ran = false
+    const late = createFunctionExecutor({ fn: () => (ran = true) })
+    const r = await late.execute({ ...makeCtx(ws, { signal }), onAbort: (l) => l() })
+    expect(r).toEqual({ status: 'cancelled', error: 'cancelled' })
+    await new Promise((res) => setTimeout(res, 20))
+    expect(ran).toBe(false)
+  })
+
   it("createFunctionExecutor - the task's timeout ends a function that never settles", async () => {
     const started = Date.now()
     const r = await fromFixture('waitForAbort').execute(makeCtx(ws, { task: makeTask({ timeout: 0.1 }) }))
