@@ -57,7 +57,7 @@ const TASK: TaskSpec = { task_type: 'noop', required_capabilities: ['noop'] }
 const RAW_SUBJECT = 'hive.bench.svc.echo'
 const RAW_MSG = envelope('ping', { note: 'n'.repeat(124) }, { from: 'bench' })
 
-type Name = 'hive_nats' | 'hive_nats_4p' | 'raw' | 'hive_mem' | 'plain'
+type Name = 'hive_nats' | 'hive_nats_4p' | 'raw' | 'raw_4p' | 'hive_mem' | 'plain'
 
 interface Target {
   name: Name
@@ -252,7 +252,8 @@ async function overNats(server: BenchServer, tmp: string, results: Results, clos
     pids: [...procs.pids, ...serverPids],
   }
   console.log('over NATS, each agent its own process:')
-  await measure([hiveNats4p, raw], 64, results)
+  // The same baseline again, interleaved with this setup's rounds (kept apart as raw_4p).
+  await measure([hiveNats4p, { ...raw, name: 'raw_4p' }], 64, results)
   await stopSetup(0)
 }
 
@@ -280,7 +281,7 @@ async function inProcess(tmp: string, results: Results, closers: Closers): Promi
 
 async function main(): Promise<void> {
   const started = performance.now()
-  const results: Results = { hive_nats: {}, hive_nats_4p: {}, raw: {}, hive_mem: {}, plain: {} }
+  const results: Results = { hive_nats: {}, hive_nats_4p: {}, raw: {}, raw_4p: {}, hive_mem: {}, plain: {} }
   // Agents make per-task workspaces under $TMPDIR: keep them in a directory removed at the end.
   const tmp = mkdtempSync(join(tmpdir(), 'hive-bench-'))
   const server = await benchNatsServer(stringArg(args, 'nats'))
@@ -315,7 +316,7 @@ async function main(): Promise<void> {
   const ratios = {
     nats_vs_raw_64: ratio('hive_nats', 'raw', 64),
     nats_vs_raw_64_cpu: cpuRatio('hive_nats', 'raw', 64),
-    nats_4p_vs_raw_64: ratio('hive_nats_4p', 'raw', 64),
+    nats_4p_vs_raw_64: ratio('hive_nats_4p', 'raw_4p', 64),
     mem_vs_plain_1: ratio('hive_mem', 'plain', 1),
     mem_vs_plain_64: ratio('hive_mem', 'plain', 64),
     mem_vs_plain_256: ratio('hive_mem', 'plain', 256),
