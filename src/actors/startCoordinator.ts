@@ -68,9 +68,13 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     )
 
   /** Answers a waiting submitter; a record too large for the bus goes without the task's input. */
-  const replyDone = (reply: Reply, record: TaskRecord) => {
+  const replyDone = (
+    reply: Reply,
+    record: TaskRecord,
+    msg = envelope('task.done', record, { from, corr: record.task_id }),
+  ) => {
     try {
-      reply(envelope('task.done', record, { from, corr: record.task_id }))
+      reply(msg)
     } catch (err) {
       log.warn({ err, task: record.task_id }, 'task.done reply too large; sending it without the task spec')
       try {
@@ -184,15 +188,14 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
         }
         case 'taskDone': {
           const record = (ev as unknown as { record: TaskRecord }).record
+          // One message for the waiters and the event: the bus encodes it once.
+          const msg = envelope('task.done', record, { from, corr: record.task_id })
           const ws = waiters.get(record.task_id)
           if (ws) {
             waiters.delete(record.task_id)
-            for (const reply of ws) replyDone(reply, record)
+            for (const reply of ws) replyDone(reply, record, msg)
           }
-          publish(
-            subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }),
-            envelope('task.done', record, { from, corr: record.task_id }),
-          )
+          publish(subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }), msg)
           break
         }
         case 'taskEvent': {
