@@ -8,6 +8,7 @@ import { type Clock, systemClock } from './clock.ts'
 import type { Logger } from './createLogger.ts'
 import type { ExecutionResult, Executor } from './executors/types.ts'
 import { type HostedActor, hostMachine } from './hostMachine.ts'
+import { publishBatch } from './publishBatch.ts'
 import { createWorkspaces } from './workspace.ts'
 
 /**
@@ -25,8 +26,8 @@ class LazyAbort {
     }
     return this.#ac.signal
   }
-  /** Calls `listener` once on abort (at once if aborted already). */
-  onAbort(listener: () => void): void {
+  /** Calls `listener` once on abort (at once if aborted already). Bound: pass it as it is. */
+  onAbort = (listener: () => void): void => {
     if (this.#aborted) {
       listener()
       return
@@ -34,6 +35,7 @@ class LazyAbort {
     this.#listeners ??= []
     this.#listeners.push(listener)
   }
+
   abort(): void {
     if (this.#aborted) return
     this.#aborted = true
@@ -143,7 +145,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
           get signal() {
             return abort.signal
           },
-          onAbort: (l) => abort.onAbort(l),
+          onAbort: abort.onAbort,
           get workspace() {
             return workspace()
           },
@@ -155,7 +157,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
           attempt,
           workspace,
           signal: abort.signal,
-          onAbort: (l) => abort.onAbort(l),
+          onAbort: abort.onAbort,
         })
       }
     } catch (err) {
@@ -196,14 +198,10 @@ export function startAgent(o: AgentOptions): AgentHandle {
     const items = results
     results = []
     try {
-      if (bus.closed) return
-      if (items.length === 1) return sendResult(items[0])
-      try {
-        bus.publish(coordinator, envelope('task.result.batch', { items }, { from }))
-      } catch (err) {
-        if (!(err instanceof PayloadTooLargeError)) throw err
-        items.forEach(sendResult)
-      }
+      if (!bus.closed)
+        publishBatch(bus, coordinator, items, sendResult, (all) =>
+          envelope('task.result.batch', { items: all }, { from }),
+        )
     } catch (err) {
       // Not thrown from a microtask (it would end the process): the coordinator's liveness
       // checks and reconciliation requeue what it never hears about.

@@ -1,7 +1,6 @@
 import { isFinalTaskState, type Task, type TaskRecord } from '../bus/catalogue.ts'
 import type { Bus, Reply, Subscription } from '../bus/createBus.ts'
 import { envelope, newId } from '../bus/envelope.ts'
-import { PayloadTooLargeError } from '../bus/errors.ts'
 import { subject } from '../bus/subjects.ts'
 import {
   type CoordinatorEvent,
@@ -17,7 +16,15 @@ import { systemClock } from './clock.ts'
 import type { Logger } from './createLogger.ts'
 import { UnknownAgentError, UnknownTaskError, UnsupportedMessageError } from './errors.ts'
 import { type HostedActor, hostMachine } from './hostMachine.ts'
+import { publishBatch } from './publishBatch.ts'
 import { type AllocatorHandle, startAllocator } from './startAllocator.ts'
+
+/** A coordinator event as the handlers make it: `now` is stamped when it arrives. */
+type InEvent = CoordinatorEvent extends infer E
+  ? E extends { now: number }
+    ? Omit<E, 'now'> & { now?: number }
+    : never
+  : never
 
 export interface CoordinatorOptions {
   bus: Bus
@@ -92,15 +99,17 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   let outScheduled = false
   let stepping = false
   const sendAssigns = (agentId: string, items: { task: Task; attempt: number }[]) => {
-    const one = (it: { task: Task; attempt: number }) =>
-      publish(toAgent(agentId), envelope('task.assign', it, { from, corr: it.task.task_id }))
-    if (items.length === 1) return one(items[0])
+    const to = toAgent(agentId)
     try {
-      bus.publish(toAgent(agentId), envelope('task.assign.batch', { items }, { from }))
+      publishBatch(
+        bus,
+        to,
+        items,
+        (it) => publish(to, envelope('task.assign', it, { from, corr: it.task.task_id })),
+        (all) => envelope('task.assign.batch', { items: all }, { from }),
+      )
     } catch (err) {
-      // Too large together (big inputs): one by one, as they would have gone without batching.
-      if (err instanceof PayloadTooLargeError) items.forEach(one)
-      else log.warn({ err, agent: agentId }, 'publish failed')
+      log.warn({ err, agent: agentId }, 'publish failed')
     }
   }
   /** Sends an agent's waiting assignments now (before anything else goes to it, to keep order). */
@@ -134,9 +143,8 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     }
     flushOut()
   }
-  const send = (ev: { type: CoordinatorEvent['type'] } & Record<string, unknown>) => {
-    ev.now ??= clock.now()
-    inbox.push(ev as unknown as CoordinatorEvent)
+  const send = (ev: InEvent) => {
+    inbox.push({ ...ev, now: ev.now ?? clock.now() } as CoordinatorEvent)
     if (!inScheduled) {
       inScheduled = true
       queueMicrotask(flushIn)

@@ -121,7 +121,7 @@ export function createBus(opts: CreateBusOptions): Bus {
   function send(subj: string, msg: Envelope): void {
     // A message nobody listens to need not be encoded, if it provably fits and encodes: a
     // payload that might be too large is encoded now, so it throws here as it does over NATS.
-    if (lazy) transport.publishLazy!(subj, msg, encode, fits)
+    if (lazy) transport.publishLazy!(subj, msg, encodeOnce, fits)
     else transport.publish(subj, encodeOnce(msg))
     stats.published++
   }

@@ -25,10 +25,13 @@ import { CORRECT_RULES } from './coordinatorTypes.ts'
 import { createCoordinatorContext } from './createCoordinatorContext.ts'
 
 /**
- * Builds a coordinator machine. `rules` exists for mutant checks in tests only.
+ * Builds a coordinator machine. `rules` and `step` exist for mutant checks in tests only.
  * @internal
  */
-export function createCoordinatorMachine(rules: CoordinatorRules = CORRECT_RULES) {
+export function createCoordinatorMachine(
+  rules: CoordinatorRules = CORRECT_RULES,
+  step: typeof coordinatorStep = coordinatorStep,
+) {
   return setup({
     types: {
       context: {} as CoordinatorContext,
@@ -40,7 +43,7 @@ export function createCoordinatorMachine(rules: CoordinatorRules = CORRECT_RULES
       // One action for every event: the handling is plain functions over the context (fast, and
       // testable without an actor); XState owns the lifecycle, inspection and emission.
       step: enqueueActions(({ context, event, enqueue }) => {
-        for (const out of coordinatorStep(context, event, rules)) enqueue.emit(out)
+        for (const out of step(context, event, rules)) enqueue.emit(out)
       }),
     },
   }).createMachine({

@@ -78,7 +78,7 @@ describe('createFunctionExecutor', () => {
     const late = createFunctionExecutor({ fn: () => (ran = true) })
     const r = await late.execute({ ...makeCtx(ws, { signal }), onAbort: (l) => l() })
     expect(r).toEqual({ status: 'cancelled', error: 'cancelled' })
-    await new Promise((res) => setTimeout(res, 20))
+    await new Promise((res) => setImmediate(res)) // the load and the call would have run by now
     expect(ran).toBe(false)
   })
 
