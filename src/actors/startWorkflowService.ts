@@ -126,19 +126,15 @@ export function startWorkflowService(o: WorkflowServiceOptions): WorkflowService
   const live = (h: WorkflowRunHandle) => !isFinal(h.actor.getSnapshot().context)
   const mailboxOf = (runId: string) => subject(bus.ns, { kind: 'mailbox', actor: 'workflow', id: runId })
 
-  /** The stored run of `runId`: the key is per workflow id, and run ids are `<workflow id>-<10 chars>`. */
+  /**
+   * The stored run of `runId`. Run ids are `<workflow id>-<10 chars>` (startWorkflowRun) and runs
+   * are stored per workflow id, so one read finds it; an id of any other form names no run. (A
+   * scan of every key used to follow a miss: on a busy server it outlasted the caller's timeout.)
+   */
   async function storedRun(runId: string): Promise<StoredRun | undefined> {
-    const guess = runId.length > 11 && runId[runId.length - 11] === '-' ? runId.slice(0, -11) : undefined
-    if (guess) {
-      const s = (await store.get(workflowStoreKey(guess))) as StoredRun | undefined
-      if (s?.run_id === runId) return s
-    }
-    for (const k of await store.keys()) {
-      if (!k.startsWith('workflow.')) continue
-      const s = (await store.get(k)) as StoredRun | undefined
-      if (s?.run_id === runId) return s
-    }
-    return undefined
+    if (runId.length <= 11 || runId[runId.length - 11] !== '-') return undefined
+    const s = (await store.get(workflowStoreKey(runId.slice(0, -11)))) as StoredRun | undefined
+    return s?.run_id === runId ? s : undefined
   }
 
   /** Whether a run's mailbox answers: it is live in some process. */
