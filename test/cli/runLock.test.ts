@@ -18,9 +18,11 @@ describe('hive run - one runner per workflow and state directory', () => {
   tasks:
     - task_id: nap
       agent_capabilities: [shell]
-      run: "sleep 3; echo '{}'"
+      run: "while [ ! -e '${join(dir, 'go')}' ]; do sleep 0.1; done; echo '{}'"
 `,
     )
+    // The first run's task waits for the test to say go: the second run is tried while it surely
+    // still runs, however slowly the processes start on a loaded machine.
     const state = join(dir, 'state')
     const first = startHive(['run', file, '--state-dir', state, '--quiet'])
     await waitFor(() => existsSync(join(state, 'slow-lock.lock')), {
@@ -30,6 +32,7 @@ describe('hive run - one runner per workflow and state directory', () => {
     const second = await runHive(['run', file, '--state-dir', state])
     expect(second.code, second.stderr).toBe(2)
     expect(second.stderr).toContain('already running in process')
+    writeFileSync(join(dir, 'go'), '')
     expect(await first.exited).toBe(0)
     // The lock went with the first run: the same command now runs (a finished run starts anew).
     const third = await runHive(['run', file, '--state-dir', state, '--output', 'json'])
