@@ -6,15 +6,16 @@ import { Packr } from 'msgpackr'
 import { catalogue, isMessageType } from './catalogue.ts'
 import { type AnyEnvelope, type Envelope, PROTOCOL_VERSION } from './envelope.ts'
 import { MalformedMessageError, VersionMismatchError } from './errors.ts'
+import { msgpackEncode } from './msgpackEncode.ts'
 
 // skipValues drops `undefined` fields instead of writing msgpackr's private undefined extension.
 const packr = new Packr({ useRecords: false, skipValues: [undefined] } as ConstructorParameters<
   typeof Packr
 >[0])
 
-/** Encodes an envelope to bytes. */
+/** Encodes an envelope to bytes (plain data by the fast encoder, anything else by msgpackr). */
 export function encode(msg: Envelope): Uint8Array {
-  return packr.pack(msg)
+  return msgpackEncode(msg) ?? packr.pack(msg)
 }
 
 /**
