@@ -164,7 +164,16 @@ export function startAgent(o: AgentOptions): AgentHandle {
       result = { status: 'failed', error: `executor error: ${(err as Error).message}` }
     }
     running.delete(key(task.task_id, attempt))
-    actor.send({ type: 'task.finished', taskId: task.task_id, attempt, result })
+    finished.push({ taskId: task.task_id, attempt, result })
+    if (finished.length === 1) queueMicrotask(flushFinished)
+  }
+  // Runs that end in the same pass reach the machine as one `task.finished.batch` transition.
+  let finished: { taskId: string; attempt: number; result: ExecutionResult }[] = []
+  const flushFinished = () => {
+    const items = finished
+    finished = []
+    if (items.length === 1) actor.send({ type: 'task.finished', ...items[0] })
+    else if (items.length > 1) actor.send({ type: 'task.finished.batch', items })
   }
 
   const sendResult = (result: TaskResult) => {
@@ -290,8 +299,10 @@ export function startAgent(o: AgentOptions): AgentHandle {
           actor.send({ type: 'task.assign', task: msg.body.task as Task, attempt: msg.body.attempt })
           return
         case 'task.assign.batch':
-          for (const it of msg.body.items)
-            actor.send({ type: 'task.assign', task: it.task as Task, attempt: it.attempt })
+          actor.send({
+            type: 'task.assign.batch',
+            items: msg.body.items as { task: Task; attempt: number }[],
+          })
           return
         case 'task.cancel':
           actor.send({ type: 'task.cancel', taskId: msg.body.task_id, attempt: msg.body.attempt })
@@ -316,6 +327,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
     drained.clear()
     for (const ac of running.values()) ac.abort()
     for (const s of subs) s.unsubscribe()
+    flushFinished()
     actor.stop()
     flushResults()
     releaseHeld()

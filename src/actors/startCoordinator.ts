@@ -54,7 +54,9 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   const from = `coordinator.${id}`
   const ns = bus.ns
   const log = o.log.child({ actor: from })
-  const waiters = new Map<string, Reply[]>()
+  // Who waits for each task's final record: the reply of a `task.run`, or the mailbox subject a
+  // `task.run.batch` named.
+  const waiters = new Map<string, (Reply | string)[]>()
 
   const toAgent = (agentId: string) => subject(ns, { kind: 'mailbox', actor: 'agent', id: agentId })
   const publish = (subj: string, msg: Parameters<Bus['publish']>[1]) => {
@@ -119,9 +121,47 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     outbox.delete(agentId)
     sendAssigns(agentId, items)
   }
+  // Final records for `task.run.batch` senders wait here until the end of the pass, then go to
+  // each sender's mailbox as one `task.done.batch`.
+  const doneOut = new Map<string, TaskRecord[]>()
+  const notify = (to: string, record: TaskRecord) => {
+    const items = doneOut.get(to)
+    if (items) items.push(record)
+    else doneOut.set(to, [record])
+  }
+  const sendDone = (to: string, record: TaskRecord) => {
+    try {
+      bus.publish(to, envelope('task.done', record, { from, corr: record.task_id }))
+    } catch {
+      // Too large with its input: the sender waits for the record, not for the spec it sent.
+      const { input: _i, ...task } = record.task
+      publish(to, envelope('task.done', { ...record, task }, { from, corr: record.task_id }))
+    }
+  }
   const flushOut = () => {
     outScheduled = false
     for (const agentId of [...outbox.keys()]) flushAgent(agentId)
+    for (const [to, items] of doneOut) {
+      try {
+        publishBatch(
+          bus,
+          to,
+          items,
+          (r) => sendDone(to, r),
+          (all) => envelope('task.done.batch', { items: all }, { from }),
+        )
+      } catch (err) {
+        log.warn({ err, subject: to }, 'could not notify a submitter; its poll will find the records')
+      }
+    }
+    doneOut.clear()
+  }
+  const scheduleOut = () => {
+    // Inside a step the step sends them; after a timer's tick, the end of this pass does.
+    if (!stepping && !outScheduled) {
+      outScheduled = true
+      queueMicrotask(flushOut)
+    }
   }
 
   // Events for the actor wait here until the end of the current delivery pass (a microtask),
@@ -174,11 +214,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
           const items = outbox.get(agentId)
           if (items) items.push({ task, attempt })
           else outbox.set(agentId, [{ task, attempt }])
-          // Inside a step the step sends them; after a timer's tick, the end of this pass does.
-          if (!stepping && !outScheduled) {
-            outScheduled = true
-            queueMicrotask(flushOut)
-          }
+          scheduleOut()
           break
         }
         case 'cancel': {
@@ -201,7 +237,11 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
           const ws = waiters.get(record.task_id)
           if (ws) {
             waiters.delete(record.task_id)
-            for (const reply of ws) replyDone(reply, record, msg)
+            for (const w of ws) {
+              if (typeof w === 'string') notify(w, record)
+              else replyDone(w, record, msg)
+            }
+            scheduleOut()
           }
           publish(subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }), msg)
           break
@@ -257,6 +297,25 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
               waiters.set(task.task_id, ws)
             } else reply?.(envelope('task.accepted', { task_id: task.task_id }, { from, corr: task.task_id }))
             if (!existing) send({ type: 'task.submit', task })
+            return
+          }
+          case 'task.run.batch': {
+            const to = msg.body.notify
+            const snap = actor.getSnapshot().context
+            for (const spec of msg.body.items) {
+              const task = { ...spec, task_id: spec.task_id ?? newId() }
+              const existing = getTask(snap, task.task_id)
+              if (existing && isFinalTaskState(existing.status)) {
+                notify(to, existing)
+                scheduleOut()
+                continue
+              }
+              const ws = waiters.get(task.task_id)
+              if (ws) ws.push(to)
+              else waiters.set(task.task_id, [to])
+              if (!existing) send({ type: 'task.submit', task })
+            }
+            ack()
             return
           }
           case 'task.result':

@@ -33,11 +33,14 @@ export function createWorkspaces(root: string): Workspaces {
       return dir
     },
     lazy(taskId, attempt) {
-      const dir = attemptDir(abs, taskId, attempt)
-      let made = false
+      checkAttempt(attempt)
+      let dir: string | undefined
       return () => {
-        if (!made) mkdirSync(dir, { recursive: true })
-        made = true
+        if (dir === undefined) {
+          const d = attemptDir(abs, taskId, attempt)
+          mkdirSync(d, { recursive: true })
+          dir = d
+        }
         return dir
       }
     },
@@ -47,10 +50,14 @@ export function createWorkspaces(root: string): Workspaces {
   }
 }
 
-function attemptDir(root: string, taskId: string, attempt: number): string {
+function checkAttempt(attempt: number): void {
   if (!Number.isInteger(attempt) || attempt < 1) {
     throw new RangeError(`attempt must be a positive integer, got ${attempt}`)
   }
+}
+
+function attemptDir(root: string, taskId: string, attempt: number): string {
+  checkAttempt(attempt)
   return join(root, safeTaskDir(taskId), String(attempt))
 }
 

@@ -6,6 +6,9 @@ import { HiveError, RequestTimeoutError } from '../bus/errors.ts'
 import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
 import { subject } from '../bus/subjects.ts'
 
+/** Most tasks in one `task.run.batch`. */
+const RUN_BATCH = 256
+
 export interface ClientOptions {
   /** NATS servers of a running hive (or pass `bus` for an in-process hive). */
   servers?: string | string[]
@@ -113,7 +116,8 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
       // The hive is unreachable right now; the next poll tries again.
     }
   }
-  const run = (task: TaskSpec & { task_id: string }) => {
+  /** Sends one task as `task.run`: the reply is its final record. */
+  const runOne = (task: TaskSpec & { task_id: string }) => {
     const t = (task.timeout ?? 24 * 3600) * 1000 * ((task.retry?.max_retries ?? 0) + 1) + 60_000
     ask(envelope('task.run', task, { from, corr: task.task_id }), t).then(
       (reply) => settle(expectType(reply, 'task.done').body),
@@ -122,6 +126,51 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
         if (!err.retryable) finish(task.task_id, (s) => s.reject(err))
       },
     )
+  }
+
+  // Tasks to run wait here for the end of the turn, then go as one `task.run.batch` naming this
+  // client's mailbox, where their final records arrive in batches: a client keeping many tasks in
+  // flight sends and receives one message per handful of tasks rather than two per task.
+  const mailbox = subject(ns, { kind: 'mailbox', actor: 'client', id: newId() })
+  let mailboxSub: ReturnType<Bus['subscribe']> | undefined
+  let toRun: (TaskSpec & { task_id: string })[] = []
+  const flushRuns = () => {
+    const items = toRun
+    toRun = []
+    if (items.length === 1 || bus.closed) {
+      for (const task of items) runOne(task)
+      return
+    }
+    mailboxSub ??= bus.subscribe(mailbox, (msg) => {
+      if (msg.type === 'task.done.batch') for (const rec of msg.body.items) settle(rec)
+      else if (msg.type === 'task.done') settle(msg.body)
+    })
+    for (let i = 0; i < items.length; i += RUN_BATCH) {
+      const chunk = items.slice(i, i + RUN_BATCH)
+      // One bad task refuses the whole batch, and a batch may pass the payload limit: then each
+      // goes alone and gets its own answer. Transport trouble is left to the poller, which
+      // resubmits what the coordinator never saw.
+      const oneByOne = () => {
+        for (const task of chunk) runOne(task)
+      }
+      let sent: Promise<AnyEnvelope>
+      try {
+        sent = ask(envelope('task.run.batch', { items: chunk, notify: mailbox }, { from }))
+      } catch {
+        oneByOne()
+        continue
+      }
+      sent.then(
+        () => undefined, // an ack; the records come to the mailbox
+        (err: HiveError) => {
+          if (!err.retryable) oneByOne()
+        },
+      )
+    }
+  }
+  const run = (task: TaskSpec & { task_id: string }) => {
+    if (toRun.length === 0) setImmediate(flushRuns)
+    toRun.push(task)
   }
 
   const client: HiveClient = {
@@ -213,6 +262,7 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
     },
     async close() {
       if (poller) clearInterval(poller)
+      mailboxSub?.unsubscribe()
       if (own) await bus.close()
     },
   }

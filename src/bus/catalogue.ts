@@ -94,6 +94,16 @@ export const catalogue = {
   'task.submit': taskSpec,
   /** Submit and wait: the reply is the final `task.done` record (4 messages per task, the minimum). */
   'task.run': taskSpec,
+  /**
+   * Submit several and wait: acknowledged at once; each final record then goes to `notify` (the
+   * sender's mailbox) in `task.done.batch` messages, or `task.done` ones when a batch is too large.
+   */
+  'task.run.batch': z.object({
+    items: z.array(taskSpec).min(1),
+    notify: z.string().regex(/^[^\s*>]+$/, 'a subject without spaces or wildcards'),
+  }),
+  /** Final records for a `task.run.batch` sender, as many as finished together. */
+  'task.done.batch': z.object({ items: z.array(taskRecord).min(1) }),
   'task.accepted': z.object({ task_id: id }),
   'task.assign': taskAssign,
   /** Several assignments to one agent at once (what one coordinator step gave it), in order. */

@@ -24,8 +24,18 @@
  * actor.send({ type: 'registered', now: clock.now() })
  */
 import { assign, emit, enqueueActions, setup } from 'xstate'
-import { agentInfo, type TaskResult } from '../schema/domain.ts'
+import { agentInfo } from '../schema/domain.ts'
 import { AgentConfigError } from './AgentConfigError.ts'
+import {
+  type AssignMode,
+  assignAll,
+  finishAll,
+  indexOfRun,
+  isRedelivery,
+  isStillStopping,
+  RECENT_LIMIT,
+  STILL_STOPPING,
+} from './agentBatch.ts'
 import type {
   AgentContext,
   AgentEmitted,
@@ -40,13 +50,10 @@ export type * from './agentTypes.ts'
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
 export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 30_000
 export const DEFAULT_MAX_HEALTH_FAILURES = 3
-/** Finished attempts remembered to recognise redelivered assignments. */
-export const RECENT_LIMIT = 64
+export { RECENT_LIMIT }
 
 /** Only ever wired to `task.assign` transitions. */
 type AssignEvent = AgentEvent & { type: 'task.assign' }
-
-const runKey = (taskId: string, attempt: number): string => `${attempt}:${taskId}`
 
 /**
  * Validates and normalises the machine's input (capabilities lower-cased, defaults applied).
@@ -102,22 +109,14 @@ export function agentDeadline(context: AgentContext): number | undefined {
   return hc === undefined ? hb : Math.min(hb, hc)
 }
 
-const indexOfRun = (c: AgentContext, taskId: string, attempt: number): number =>
-  c.running.findIndex((r) => r.task.task_id === taskId && r.attempt === attempt)
+type BatchFinish = AgentEvent & { type: 'task.finished.batch' }
 
-function resultOf(c: AgentContext, run: RunningTask, outcome: AgentEvent & { type: 'task.finished' }) {
-  const result: TaskResult = {
-    task_id: run.task.task_id,
-    attempt: run.attempt,
-    agent_id: c.info.agent_id,
-    status: outcome.result.status,
-    started_at: run.started_at,
-    finished_at: outcome.now,
-  }
-  // Absent rather than undefined: msgpack would send undefined as nil, which the schema refuses.
-  if (outcome.result.output !== undefined) result.output = outcome.result.output
-  if (outcome.result.error !== undefined) result.error = outcome.result.error
-  return { type: 'result' as const, ...result }
+/** Whether a batch of finishes ends every attempt running (without touching the context). */
+function finishesAll(c: AgentContext, e: BatchFinish): boolean {
+  if (c.running.length === 0) return false
+  return c.running.every((r) =>
+    e.items.some((it) => it.taskId === r.task.task_id && it.attempt === r.attempt),
+  )
 }
 
 const machineSetup = setup({
@@ -134,22 +133,24 @@ const machineSetup = setup({
      * attempts from 1 again. Taking it as a redelivery would let the old run's `cancelled` result
      * answer for the new one; rejecting it moves the coordinator to a fresh attempt.
      */
-    stillStopping: ({ context, event }) => {
-      if (event.type !== 'task.assign') return false
-      const i = indexOfRun(context, event.task.task_id, event.attempt)
-      return i >= 0 && context.running[i].cancelling
-    },
+    stillStopping: ({ context, event }) =>
+      event.type === 'task.assign' && isStillStopping(context.running, event.task.task_id, event.attempt),
     isDuplicate: ({ context, event }) =>
       event.type === 'task.assign' &&
-      (indexOfRun(context, event.task.task_id, event.attempt) >= 0 ||
-        context.recentlyFinished.includes(runKey(event.task.task_id, event.attempt))),
+      isRedelivery(context, context.running, event.task.task_id, event.attempt),
     hasCapacity: ({ context }) => context.running.length < context.info.max_tasks,
     /** This finish empties the agent. */
     finishesLast: ({ context, event }) =>
       event.type === 'task.finished' &&
       context.running.length === 1 &&
-      indexOfRun(context, event.taskId, event.attempt) === 0,
+      indexOfRun(context.running, event.taskId, event.attempt) === 0,
     isEmpty: ({ context }) => context.running.length === 0,
+    /** A batch of assignments in which at least one is taken. */
+    batchTakesAny: ({ context, event }) =>
+      event.type === 'task.assign.batch' && assignAll(context, event.items, event.now, 'take').count > 0,
+    /** A batch of finishes that ends every attempt running. */
+    batchFinishesAll: ({ context, event }) =>
+      event.type === 'task.finished.batch' && finishesAll(context, event),
   },
   actions: {
     enter: enqueueActions(({ context, event, enqueue }, params: { to: AgentPhase }) => {
@@ -162,7 +163,8 @@ const machineSetup = setup({
       enqueue.emit({ type: 'register', info: context.info }),
     ),
     armTimers: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'registered' && event.type !== 'task.assign') return
+      if (event.type !== 'registered' && event.type !== 'task.assign' && event.type !== 'task.assign.batch')
+        return
       enqueue.assign({
         nextHeartbeatAt: event.now + context.heartbeatIntervalMs,
         nextHealthCheckAt: event.now + context.healthCheckIntervalMs,
@@ -192,20 +194,26 @@ const machineSetup = setup({
         reason,
       })
     }),
+    // An unknown finish (a second report of the same attempt, or one from before a stop) yields
+    // nothing: one result per attempt.
     finish: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'task.finished') return
-      const i = indexOfRun(context, event.taskId, event.attempt)
-      // Unknown: a second report of the same attempt, or one from before a stop. One result only.
-      if (i < 0) return
-      enqueue.emit(resultOf(context, context.running[i], event))
-      // `running` is copied (snapshots share it, and hosts read it); `recentlyFinished` is a
-      // bounded log only the duplicate guard reads, kept in place rather than copied per task.
-      const running = context.running.slice()
-      running.splice(i, 1)
-      const rf = context.recentlyFinished
-      rf.push(runKey(event.taskId, event.attempt))
-      if (rf.length > RECENT_LIMIT) rf.splice(0, rf.length - RECENT_LIMIT)
-      enqueue.assign({ running })
+      const out = finishAll(context, [event], event.now)
+      for (const e of out.emitted) enqueue.emit(e)
+      if (out.count > 0) enqueue.assign({ running: out.running })
+    }),
+    finishBatch: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.finished.batch') return
+      const out = finishAll(context, event.items, event.now)
+      for (const e of out.emitted) enqueue.emit(e)
+      if (out.count > 0) enqueue.assign({ running: out.running })
+    }),
+    /** Takes a `task.assign.batch` (see agentBatch.ts). */
+    assignBatch: enqueueActions(({ context, event, enqueue }, params: { mode: AssignMode }) => {
+      if (event.type !== 'task.assign.batch') return
+      const out = assignAll(context, event.items, event.now, params.mode)
+      for (const e of out.emitted) enqueue.emit(e)
+      if (out.count > 0) enqueue.assign({ running: out.running })
     }),
     cancel: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'task.cancel') return
@@ -284,7 +292,8 @@ const machineSetup = setup({
   },
 })
 
-const STILL_STOPPING = 'the previous run of this attempt is still stopping'
+/** Takes a batch of assignments as the registering, idle and busy states take one. */
+const TAKE = { type: 'assignBatch', params: { mode: 'take' } } as const
 
 /** Overrides a root handler where the event means nothing yet. */
 const ignore = { actions: [] }
@@ -315,6 +324,10 @@ function createAgentMachine() {
             { guard: 'hasCapacity', target: 'busy', actions: ['armTimers', 'accept', 'emitExecute'] },
             { actions: { type: 'reject', params: {} } },
           ],
+          'task.assign.batch': [
+            { guard: 'batchTakesAny', target: 'busy', actions: ['armTimers', TAKE] },
+            { actions: TAKE },
+          ],
           tick: { actions: 'retryRegister' },
           'health.ok': ignore,
           'health.failed': ignore,
@@ -330,6 +343,7 @@ function createAgentMachine() {
             { guard: 'hasCapacity', target: 'busy', actions: ['accept', 'emitExecute'] },
             { actions: { type: 'reject', params: {} } },
           ],
+          'task.assign.batch': [{ guard: 'batchTakesAny', target: 'busy', actions: TAKE }, { actions: TAKE }],
           drain: 'draining',
         },
       },
@@ -342,9 +356,14 @@ function createAgentMachine() {
             { guard: 'hasCapacity', actions: ['accept', 'emitExecute'] },
             { actions: { type: 'reject', params: {} } },
           ],
+          'task.assign.batch': { actions: TAKE },
           'task.finished': [
             { guard: 'finishesLast', target: 'idle', actions: 'finish' },
             { actions: 'finish' },
+          ],
+          'task.finished.batch': [
+            { guard: 'batchFinishesAll', target: 'idle', actions: 'finishBatch' },
+            { actions: 'finishBatch' },
           ],
           drain: 'draining',
         },
@@ -358,7 +377,9 @@ function createAgentMachine() {
             { guard: 'isDuplicate' },
             { actions: { type: 'reject', params: { reason: 'draining' } } },
           ],
+          'task.assign.batch': { actions: { type: 'assignBatch', params: { mode: 'draining' } } },
           'task.finished': { actions: 'finish' },
+          'task.finished.batch': { actions: 'finishBatch' },
         },
       },
       // Not a final state: assignments still in flight to a stopped agent must be handed back.
@@ -366,6 +387,7 @@ function createAgentMachine() {
         entry: [{ type: 'enter', params: { to: 'stopped' } }, 'clearDeadlines'],
         on: {
           'task.assign': { actions: { type: 'reject', params: { reason: 'agent stopped' } } },
+          'task.assign.batch': { actions: { type: 'assignBatch', params: { mode: 'stopped' } } },
           stop: ignore,
           drain: ignore,
           tick: ignore,

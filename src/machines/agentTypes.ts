@@ -56,6 +56,14 @@ export type AgentEvent =
   | { type: 'registered'; now: number }
   | { type: 'task.assign'; task: Task; attempt: number; now: number }
   | { type: 'task.finished'; taskId: string; attempt: number; result: AgentTaskOutcome; now: number }
+  /** Several assignments at once: exactly as if each were sent as a `task.assign`, in order. */
+  | { type: 'task.assign.batch'; items: { task: Task; attempt: number }[]; now: number }
+  /** Several finishes at once: exactly as if each were sent as a `task.finished`, in order. */
+  | {
+      type: 'task.finished.batch'
+      items: { taskId: string; attempt: number; result: AgentTaskOutcome }[]
+      now: number
+    }
   /** Without `attempt`, every running attempt of the task is cancelled. */
   | { type: 'task.cancel'; taskId: string; attempt?: number; now: number }
   | { type: 'tick'; now: number }

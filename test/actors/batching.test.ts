@@ -42,6 +42,39 @@ async function runMany(hive: Hive, n: number, input?: unknown) {
 }
 
 describe('batching', () => {
+  it('batching - a batch of submits with one invalid task: each task gets its own answer', async () => {
+    const hive = await createHive({
+      log: quiet(),
+      ns: 'batchbad',
+      agents: [{ id: 'a1', type: 'w', capabilities: ['x'], max_tasks: 4, function: async () => 'ok' }],
+    })
+    try {
+      const seen = watch(hive, 'a1')
+      const spec = (id: string, priority = 5) => ({
+        task_id: id,
+        task_type: 'x',
+        required_capabilities: ['x'],
+        priority,
+      })
+      const [ok1, bad, ok2] = await Promise.allSettled([
+        hive.client.submit(spec('ok1'), { wait: true, timeoutMs: 10_000 }),
+        hive.client.submit(spec('bad', 11), { wait: true, timeoutMs: 10_000 }),
+        hive.client.submit(spec('ok2'), { wait: true, timeoutMs: 10_000 }),
+      ])
+      expect(ok1.status === 'fulfilled' && ok1.value.status).toBe('success')
+      expect(ok2.status === 'fulfilled' && ok2.value.status).toBe('success')
+      expect(bad.status).toBe('rejected')
+      expect(String((bad as PromiseRejectedResult).reason)).toMatch(/priority/)
+      // The batch was refused as a whole at the bus boundary (it never reached a handler), then
+      // each task went alone: the two valid ones reached the coordinator, the invalid one was
+      // refused at the boundary again, with its own error.
+      expect(seen['task.run.batch']).toBeUndefined()
+      expect(seen['task.run']).toBe(2)
+    } finally {
+      await hive.stop()
+    }
+  })
+
   let server: NatsServer
   beforeAll(async () => {
     server = await startNatsServer()
@@ -79,6 +112,9 @@ describe('batching', () => {
         expect(seen['task.result.batch'] ?? 0).toBeGreaterThan(0)
         // Fewer messages than tasks each way: the batches carried several tasks.
         expect((seen['task.assign'] ?? 0) + (seen['task.assign.batch'] ?? 0)).toBeLessThan(60)
+        // The client's 60 submits of one turn went as one `task.run.batch`.
+        expect(seen['task.run.batch']).toBe(1)
+        expect(seen['task.run']).toBeUndefined()
       } finally {
         await hive.stop()
       }

@@ -101,10 +101,17 @@ describe('startInspector - Stately relay and WebSocket inspector', () => {
     const agentStates = of('@xstate.snapshot', agent).map((m) => m.snapshot?.value)
     expect(agentStates).toContain('busy')
     expect(agentStates.at(-1)).toBe('idle')
-    const lastCoordinator = of('@xstate.snapshot', coordinator).at(-1)?.snapshot?.context as {
-      tasks: Record<string, { status: string }>
-    }
-    expect(lastCoordinator.tasks.inspected.status).toBe('success')
+    // (The snapshot after an event may reach the viewer a moment after the event itself.)
+    const lastStatus = () =>
+      (
+        of('@xstate.snapshot', coordinator).at(-1)?.snapshot?.context as {
+          tasks: Record<string, { status: string }>
+        }
+      )?.tasks.inspected?.status
+    await waitFor(() => lastStatus() === 'success', {
+      timeoutMs: 3000,
+      message: `the coordinator snapshot with the task done (last seen: ${lastStatus()})`,
+    })
   })
 
   it('startInspector - stop closes the relay and its connections: a viewer is let go, nothing listens on the port', async () => {
