@@ -119,13 +119,24 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
   /** Sends one task as `task.run`: the reply is its final record. */
   const runOne = (task: TaskSpec & { task_id: string }) => {
     const t = (task.timeout ?? 24 * 3600) * 1000 * ((task.retry?.max_retries ?? 0) + 1) + 60_000
-    ask(envelope('task.run', task, { from, corr: task.task_id }), t).then(
-      (reply) => settle(expectType(reply, 'task.done').body),
-      (err: HiveError) => {
-        // Bad input is final; transport trouble is left to the poller.
-        if (!err.retryable) finish(task.task_id, (s) => s.reject(err))
-      },
-    )
+    // Bad input is final; transport trouble is left to the poller. Nothing here may throw: this
+    // runs from a timer, where a throw would end the process.
+    const fail = (err: HiveError) => {
+      if (!err.retryable) finish(task.task_id, (s) => s.reject(err))
+    }
+    let sent: Promise<AnyEnvelope>
+    try {
+      sent = ask(envelope('task.run', task, { from, corr: task.task_id }), t)
+    } catch (err) {
+      // Refused before sending (a task too large for the bus, a closed connection).
+      fail(err instanceof HiveError ? err : new HiveError(String(err)))
+      return
+    }
+    sent.then((reply) => {
+      if (reply.type === 'task.done') settle(reply.body)
+      else
+        fail(new HiveError(`expected a task.done reply, got ${reply.type}`, { code: 'UNEXPECTED_MESSAGE' }))
+    }, fail)
   }
 
   // Tasks to run wait here for the end of the turn, then go as one `task.run.batch` naming this

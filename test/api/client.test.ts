@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/actors/createLogger.ts'
 import { createHive } from '../../src/api/createHive.ts'
-import { RequestTimeoutError } from '../../src/bus/errors.ts'
+import { PayloadTooLargeError, RequestTimeoutError } from '../../src/bus/errors.ts'
 import { createMemoryBus } from '../../src/bus/index.ts'
 
 const quiet = () => createLogger({ level: 'silent' })
@@ -24,6 +24,48 @@ describe('createClient', () => {
       expect(b).toEqual(a)
     } finally {
       await hive.stop()
+    }
+  })
+
+  // Submits leave from a timer (one batch per turn): a task too large for the bus must reject its
+  // own promise there, not throw where it would end the process.
+  it('client - a waiting submit too large for the bus rejects alone; the others of its batch complete', async () => {
+    const bus = createMemoryBus({ ns: 'big', maxPayload: 64 * 1024 })
+    const hive = await createHive({
+      bus,
+      log: quiet(),
+      agents: [{ id: 'a1', type: 'w', capabilities: ['x'], function: async () => 'ok' }],
+    })
+    try {
+      const spec = (id: string, input?: string) => ({
+        task_id: id,
+        task_type: 'x',
+        required_capabilities: ['x'],
+        input,
+      })
+      const [small, big, other] = await Promise.allSettled([
+        hive.client.submit(spec('small'), { wait: true, timeoutMs: 5000 }),
+        hive.client.submit(spec('big', 'x'.repeat(100_000)), { wait: true, timeoutMs: 5000 }),
+        hive.client.submit(spec('other'), { wait: true, timeoutMs: 5000 }),
+      ])
+      expect(small.status === 'fulfilled' && small.value.status).toBe('success')
+      expect(other.status === 'fulfilled' && other.value.status).toBe('success')
+      expect(big.status).toBe('rejected')
+      expect((big as PromiseRejectedResult).reason).toBeInstanceOf(PayloadTooLargeError)
+      // And alone (the single-task path).
+      await expect(
+        hive.client.submit(spec('big2', 'x'.repeat(100_000)), { wait: true, timeoutMs: 5000 }),
+      ).rejects.toBeInstanceOf(PayloadTooLargeError)
+      // An input that cannot be encoded at all (a cycle) throws while sending: rejected too.
+      const cycle: Record<string, unknown> = {}
+      cycle.self = cycle
+      await expect(
+        hive.client.submit({ ...spec('cyclic'), input: cycle }, { wait: true, timeoutMs: 5000 }),
+      ).rejects.toThrow()
+      expect((await hive.client.submit(spec('after'), { wait: true })).status).toBe('success')
+    } finally {
+      await hive.stop()
+      await bus.close()
     }
   })
 
