@@ -1,14 +1,13 @@
 import type { AgentInfo, Task, TaskResult } from '../bus/catalogue.ts'
 import type { Bus, Subscription } from '../bus/createBus.ts'
 import { envelope } from '../bus/envelope.ts'
-import { PayloadTooLargeError } from '../bus/errors.ts'
 import { subject } from '../bus/subjects.ts'
 import { agentDeadline, agentMachine } from '../machines/agentMachine.ts'
 import { type Clock, systemClock } from './clock.ts'
 import type { Logger } from './createLogger.ts'
+import { createResultOutbox, type ResultOutbox } from './createResultOutbox.ts'
 import type { ExecutionResult, Executor } from './executors/types.ts'
 import { type HostedActor, hostMachine } from './hostMachine.ts'
-import { publishBatch } from './publishBatch.ts'
 import { createWorkspaces } from './workspace.ts'
 
 /**
@@ -60,6 +59,8 @@ export interface AgentOptions {
   /** Root of per-task workspaces (default: a directory under the OS temp dir). */
   workspaceRoot?: string
   inspect?: Parameters<typeof hostMachine>[0]['inspect']
+  /** Where results go; agents of one node share one (see {@link createResultOutbox}). */
+  results?: ResultOutbox
 }
 
 export interface AgentHandle {
@@ -176,49 +177,8 @@ export function startAgent(o: AgentOptions): AgentHandle {
     else if (items.length > 1) actor.send({ type: 'task.finished.batch', items })
   }
 
-  const sendResult = (result: TaskResult) => {
-    try {
-      bus.publish(coordinator, envelope('task.result', result, { from, corr: result.task_id }))
-    } catch (err) {
-      if (!(err instanceof PayloadTooLargeError)) throw err
-      // Dropping it would look like a lost result and rerun the task forever: fail it.
-      const { output: _o, ...rest } = result
-      bus.publish(
-        coordinator,
-        envelope(
-          'task.result',
-          {
-            ...rest,
-            status: 'failed',
-            error: `the task's result is too large for the bus (${err.message}); write large outputs to files and return their paths`,
-          },
-          { from, corr: result.task_id },
-        ),
-      )
-    }
-  }
-  // Results leave at the end of the pass that produced them: one `task.result.batch` for all the
-  // attempts that finished together instead of a message each.
-  let results: TaskResult[] = []
-  let resultsScheduled = false
-  const flushResults = () => {
-    resultsScheduled = false
-    if (results.length === 0) return
-    const items = results
-    results = []
-    try {
-      if (!bus.closed)
-        publishBatch(bus, coordinator, items, sendResult, (all) =>
-          envelope('task.result.batch', { items: all }, { from }),
-        )
-    } catch (err) {
-      // Not thrown from a microtask (it would end the process): the coordinator's liveness
-      // checks and reconciliation requeue what it never hears about.
-      log.error({ err, tasks: items.map((r) => r.task_id) }, 'could not send task results')
-    } finally {
-      releaseHeld()
-    }
-  }
+  // A node's agents share one outbox (one results message per pass for all of them).
+  const outbox = o.results ?? createResultOutbox(bus, log)
 
   const actor = hostMachine({
     machine: agentMachine,
@@ -244,11 +204,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
           break
         case 'result': {
           const { type: _t, ...result } = e
-          results.push(result as TaskResult)
-          if (!resultsScheduled) {
-            resultsScheduled = true
-            queueMicrotask(flushResults)
-          }
+          outbox.push(result as TaskResult, releaseHeld)
           break
         }
         case 'rejected': {
@@ -329,7 +285,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
     for (const s of subs) s.unsubscribe()
     flushFinished()
     actor.stop()
-    flushResults()
+    outbox.flush()
     releaseHeld()
     if (!bus.closed) {
       try {

@@ -1,6 +1,7 @@
 import type { Clock } from '../actors/clock.ts'
 import type { Logger } from '../actors/createLogger.ts'
 import { createLogger } from '../actors/createLogger.ts'
+import { createResultOutbox } from '../actors/createResultOutbox.ts'
 import { type ExecutorSpec, executorFor } from '../actors/executorFor.ts'
 import { type AgentHandle, startAgent } from '../actors/startAgent.ts'
 import { type CoordinatorHandle, startCoordinator } from '../actors/startCoordinator.ts'
@@ -124,6 +125,8 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
         })
       : undefined
 
+  // This node's agents send their results together (one message per pass for all of them).
+  const results = createResultOutbox(bus, log)
   const addAgent = (def: AgentDef): AgentHandle => {
     if (agents.has(def.id)) throw new Error(`an agent with id ${JSON.stringify(def.id)} already runs here`)
     const info = agentInfo.parse({
@@ -150,6 +153,7 @@ export async function createHive(o: HiveOptions = {}): Promise<Hive> {
       heartbeatIntervalMs,
       workspaceRoot: o.workspaceRoot ? `${o.workspaceRoot}/${def.id}` : undefined,
       inspect: o.inspect,
+      results,
     })
     agents.set(def.id, agent)
     return agent

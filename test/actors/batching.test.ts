@@ -121,6 +121,38 @@ describe('batching', () => {
     })
   }
 
+  it('batching - the agents of one node send the results of one pass together, each under its own agent id', async () => {
+    const hive = await createHive({
+      log: quiet(),
+      ns: 'batchnode',
+      agents: ['n1', 'n2', 'n3', 'n4'].map((id) => ({
+        id,
+        type: 'w',
+        capabilities: ['x'],
+        max_tasks: 20,
+        function: async () => id,
+      })),
+    })
+    try {
+      await hive.client.listAgents()
+      const batches: { agent_id: string }[][] = []
+      let singles = 0
+      hive.bus.subscribe(subject(hive.bus.ns, { kind: 'service', service: 'coordinator' }), (msg) => {
+        if (msg.type === 'task.result.batch') batches.push(msg.body.items)
+        if (msg.type === 'task.result') singles++
+      })
+      const records = await runMany(hive, 60)
+      // The output says which agent ran it: the record names the same agent.
+      expect(records.every((r) => r.output === r.agent_id)).toBe(true)
+      expect(new Set(records.map((r) => r.agent_id)).size).toBeGreaterThan(1)
+      // Some message carried results of several agents, and fewer messages than tasks went.
+      expect(batches.some((items) => new Set(items.map((i) => i.agent_id)).size > 1)).toBe(true)
+      expect(batches.length + singles).toBeLessThan(60)
+    } finally {
+      await hive.stop()
+    }
+  })
+
   it('batching - assignments too large to travel together go one by one, and all complete', async () => {
     const hive = await createHive({ log: quiet(), ns: 'batchbig', nats: { servers: server.url }, agents: [] })
     try {
