@@ -57,6 +57,11 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   // Who waits for each task's final record: the reply of a `task.run`, or the mailbox subject a
   // `task.run.batch` named.
   const waiters = new Map<string, (Reply | string)[]>()
+  const addWaiter = (taskId: string, w: Reply | string) => {
+    const ws = waiters.get(taskId)
+    if (ws) ws.push(w)
+    else waiters.set(taskId, [w])
+  }
 
   const toAgent = (agentId: string) => subject(ns, { kind: 'mailbox', actor: 'agent', id: agentId })
   const publish = (subj: string, msg: Parameters<Bus['publish']>[1]) => {
@@ -76,7 +81,10 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
       ),
     )
 
-  /** Answers a waiting submitter; a record too large for the bus goes without the task's input. */
+  /**
+   * Answers a waiting submitter (a request's reply, or a publish to a batch sender's mailbox); a
+   * record too large for the bus goes without the task's input.
+   */
   const replyDone = (
     reply: Reply,
     record: TaskRecord,
@@ -129,15 +137,6 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
     if (items) items.push(record)
     else doneOut.set(to, [record])
   }
-  const sendDone = (to: string, record: TaskRecord) => {
-    try {
-      bus.publish(to, envelope('task.done', record, { from, corr: record.task_id }))
-    } catch {
-      // Too large with its input: the sender waits for the record, not for the spec it sent.
-      const { input: _i, ...task } = record.task
-      publish(to, envelope('task.done', { ...record, task }, { from, corr: record.task_id }))
-    }
-  }
   const flushOut = () => {
     outScheduled = false
     for (const agentId of [...outbox.keys()]) flushAgent(agentId)
@@ -147,7 +146,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
           bus,
           to,
           items,
-          (r) => sendDone(to, r),
+          (r) => replyDone((m) => bus.publish(to, m), r),
           (all) => envelope('task.done.batch', { items: all }, { from }),
         )
       } catch (err) {
@@ -292,9 +291,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
                 reply(envelope('task.done', existing, { from, corr: task.task_id }))
                 return
               }
-              const ws = waiters.get(task.task_id) ?? []
-              ws.push(reply)
-              waiters.set(task.task_id, ws)
+              addWaiter(task.task_id, reply)
             } else reply?.(envelope('task.accepted', { task_id: task.task_id }, { from, corr: task.task_id }))
             if (!existing) send({ type: 'task.submit', task })
             return
@@ -310,9 +307,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
                 scheduleOut()
                 continue
               }
-              const ws = waiters.get(task.task_id)
-              if (ws) ws.push(to)
-              else waiters.set(task.task_id, [to])
+              addWaiter(task.task_id, to)
               if (!existing) send({ type: 'task.submit', task })
             }
             ack()

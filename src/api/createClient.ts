@@ -148,14 +148,19 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
   const flushRuns = () => {
     const items = toRun
     toRun = []
-    if (items.length === 1 || bus.closed) {
+    try {
+      if (items.length > 1)
+        mailboxSub ??= bus.subscribe(mailbox, (msg) => {
+          if (msg.type === 'task.done.batch') for (const rec of msg.body.items) settle(rec)
+          else if (msg.type === 'task.done') settle(msg.body)
+        })
+    } catch {
+      // The bus is closing: each request below fails on its own, and rejects its submit.
+    }
+    if (items.length === 1 || mailboxSub === undefined) {
       for (const task of items) runOne(task)
       return
     }
-    mailboxSub ??= bus.subscribe(mailbox, (msg) => {
-      if (msg.type === 'task.done.batch') for (const rec of msg.body.items) settle(rec)
-      else if (msg.type === 'task.done') settle(msg.body)
-    })
     for (let i = 0; i < items.length; i += RUN_BATCH) {
       const chunk = items.slice(i, i + RUN_BATCH)
       // One bad task refuses the whole batch, and a batch may pass the payload limit: then each
