@@ -1,4 +1,4 @@
-import { isFinalTaskState, type Task, type TaskRecord } from '../bus/catalogue.ts'
+import { type Body, isFinalTaskState, type Task, type TaskRecord } from '../bus/catalogue.ts'
 import type { Bus, Reply, Subscription } from '../bus/createBus.ts'
 import { envelope, newId } from '../bus/envelope.ts'
 import { subject } from '../bus/subjects.ts'
@@ -71,15 +71,38 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
       log.warn({ err, subject: subj }, 'publish failed')
     }
   }
-  const event = (actor: string, actorId: string, name: string, data?: unknown) =>
+  // Broadcast events wait here until the end of the step that made them, then leave as one
+  // `event.batch` (or as their own message when a step made only one): at 64 tasks in flight a
+  // step makes tens of them, and each message costs the publisher and the server alike.
+  type EventItem = Body<'event.batch'>['items'][number]
+  const eventsOut: EventItem[] = []
+  const batchSubject = subject(ns, { kind: 'event', actor: 'batch', id, event: 'events' })
+  const event = (actor: string, actorId: string, name: string, data?: unknown) => {
+    eventsOut.push({
+      subject: subject(ns, { kind: 'event', actor, id: actorId, event: name }),
+      type: 'event',
+      body: { actor, id: actorId, event: name, data },
+    })
+    scheduleOut()
+  }
+  const oneEvent = (item: EventItem) =>
     publish(
-      subject(ns, { kind: 'event', actor, id: actorId, event: name }),
-      envelope(
-        'event',
-        { actor, id: actorId, event: name, data },
-        { from, corr: actor === 'task' ? actorId : undefined },
-      ),
+      item.subject,
+      item.type === 'event'
+        ? envelope('event', item.body, { from, corr: item.body.actor === 'task' ? item.body.id : undefined })
+        : envelope('task.done', item.body, { from, corr: item.body.task_id }),
     )
+  const flushEvents = () => {
+    if (eventsOut.length === 0) return
+    const items = eventsOut.splice(0)
+    try {
+      publishBatch(bus, batchSubject, items, oneEvent, (all) =>
+        envelope('event.batch', { items: all }, { from }),
+      )
+    } catch (err) {
+      log.warn({ err, subject: batchSubject }, 'publish failed')
+    }
+  }
 
   /**
    * Answers a waiting submitter (a request's reply, or a publish to a batch sender's mailbox); a
@@ -139,6 +162,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   }
   const flushOut = () => {
     outScheduled = false
+    flushEvents()
     for (const agentId of [...outbox.keys()]) flushAgent(agentId)
     for (const [to, items] of doneOut) {
       try {
@@ -231,18 +255,21 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
         }
         case 'taskDone': {
           const record = (ev as unknown as { record: TaskRecord }).record
-          // One message for the waiters and the event: the bus encodes it once.
-          const msg = envelope('task.done', record, { from, corr: record.task_id })
           const ws = waiters.get(record.task_id)
           if (ws) {
             waiters.delete(record.task_id)
             for (const w of ws) {
               if (typeof w === 'string') notify(w, record)
-              else replyDone(w, record, msg)
+              else replyDone(w, record)
             }
             scheduleOut()
           }
-          publish(subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }), msg)
+          eventsOut.push({
+            subject: subject(ns, { kind: 'event', actor: 'task', id: record.task_id, event: 'done' }),
+            type: 'task.done',
+            body: record,
+          })
+          scheduleOut()
           break
         }
         case 'taskEvent': {

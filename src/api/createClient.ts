@@ -1,10 +1,10 @@
 import { type AgentView, isFinalTaskState, type TaskRecord, type TaskSpec } from '../bus/catalogue.ts'
 import { type Bus, expectType } from '../bus/createBus.ts'
-import type { AnyEnvelope } from '../bus/envelope.ts'
+import type { AnyEnvelope, Envelope } from '../bus/envelope.ts'
 import { envelope, newId } from '../bus/envelope.ts'
 import { HiveError, RequestTimeoutError } from '../bus/errors.ts'
 import { createNatsBus, type NatsOptions } from '../bus/NatsBus.ts'
-import { subject } from '../bus/subjects.ts'
+import { subject, subjectMatches } from '../bus/subjects.ts'
 
 /** Most tasks in one `task.run.batch`. */
 const RUN_BATCH = 256
@@ -256,10 +256,37 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
       const queue: BusEvent[] = []
       let wake: (() => void) | undefined
       let done = false
-      const sub = bus.subscribe(full, (msg, _reply, subj) => {
-        queue.push({ subject: subj, msg })
+      const unpack = (msg: Envelope<'event.batch'>) => {
+        // A step's events in one message: hand out those the pattern matches, one by one.
+        msg.body.items.forEach((item, i) => {
+          if (!subjectMatches(full, item.subject)) return
+          const corr =
+            item.type === 'task.done'
+              ? item.body.task_id
+              : item.body.actor === 'task'
+                ? item.body.id
+                : undefined
+          const one = { ...msg, id: `${msg.id}-${i}`, type: item.type, corr, body: item.body } as AnyEnvelope
+          queue.push({ subject: item.subject, msg: one })
+        })
         wake?.()
-      })
+      }
+      // Batches come on their own subjects, which the pattern may not match: listen there too.
+      const batches = subject(ns, { kind: 'event', actor: 'batch', id: '*', event: '>' })
+      const ownBatchSub = !(
+        full.endsWith('>') && subjectMatches(full, batches.replace('*', 'x').replace('>', 'x'))
+      )
+      const subs = [
+        bus.subscribe(full, (msg, _reply, subj) => {
+          if (msg.type !== 'event.batch') {
+            queue.push({ subject: subj, msg })
+            wake?.()
+          } else if (!ownBatchSub) unpack(msg)
+        }),
+      ]
+      if (ownBatchSub) {
+        subs.push(bus.subscribe(batches, (msg) => void (msg.type === 'event.batch' && unpack(msg))))
+      }
       const it: AsyncIterableIterator<BusEvent> = {
         [Symbol.asyncIterator]: () => it,
         async next() {
@@ -269,7 +296,7 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
         },
         async return() {
           done = true
-          sub.unsubscribe()
+          for (const sub of subs) sub.unsubscribe()
           wake?.()
           return { value: undefined, done: true }
         },

@@ -45,6 +45,14 @@ const workflowRunView = z.object({
   ),
 })
 
+const eventBody = z.object({
+  actor: z.string(),
+  id: z.string(),
+  event: z.string(),
+  state: z.unknown().optional(),
+  data: z.unknown().optional(),
+})
+
 /** Every message type: its wire name and its body schema. */
 export const catalogue = {
   // bus
@@ -61,12 +69,21 @@ export const catalogue = {
   pong: z.object({ node: z.string().optional(), note: z.string().optional() }),
   ack: z.object({ ok: z.boolean().default(true), id: z.string().optional() }),
   /** A state change or notable happening of an actor, broadcast on `hive.<ns>.evt.…`. */
-  event: z.object({
-    actor: z.string(),
-    id: z.string(),
-    event: z.string(),
-    state: z.unknown().optional(),
-    data: z.unknown().optional(),
+  event: eventBody,
+  /**
+   * Several events from one step of an actor, in the order they happened, on
+   * `hive.<ns>.evt.batch.<actor id>.events`. Each item is what would otherwise be its own message
+   * on `subject`; `client.events()` hands them out one by one.
+   */
+  'event.batch': z.object({
+    items: z
+      .array(
+        z.discriminatedUnion('type', [
+          z.object({ subject: z.string(), type: z.literal('event'), body: eventBody }),
+          z.object({ subject: z.string(), type: z.literal('task.done'), body: taskRecord }),
+        ]),
+      )
+      .min(1),
   }),
 
   // agents

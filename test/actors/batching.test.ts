@@ -9,6 +9,7 @@ import { createLogger } from '../../src/actors/createLogger.ts'
 import { createHive, type Hive } from '../../src/api/createHive.ts'
 import type { AnyEnvelope } from '../../src/bus/index.ts'
 import { subject } from '../../src/bus/subjects.ts'
+import type { BusEvent } from '../../src/index.ts'
 import { waitFor } from '../helpers/busFactories.ts'
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
 
@@ -115,6 +116,66 @@ describe('batching', () => {
         // The client's 60 submits of one turn went as one `task.run.batch`.
         expect(seen['task.run.batch']).toBe(1)
         expect(seen['task.run']).toBeUndefined()
+      } finally {
+        await hive.stop()
+      }
+    })
+  }
+
+  for (const where of ['embedded bus', 'nats'] as const) {
+    it(`batching - the task events of one step leave as one event.batch; client.events hands each out once (${where})`, async () => {
+      const hive = await createHive({
+        log: quiet(),
+        ns: `evb${where === 'nats' ? 'n' : 'm'}`,
+        ...(where === 'nats' ? { nats: { servers: server.url } } : {}),
+        agents: [{ id: 'a1', type: 'w', capabilities: ['x'], max_tasks: 30, function: async () => 'ok' }],
+      })
+      try {
+        await hive.client.listAgents()
+        const batches: number[] = []
+        hive.bus.subscribe(
+          subject(hive.bus.ns, { kind: 'event', actor: 'batch', id: '*', event: '>' }),
+          (msg) => {
+            if (msg.type === 'event.batch') batches.push(msg.body.items.length)
+          },
+        )
+        const all = hive.client.events('task.>')
+        const done = hive.client.events('task.*.done')
+        const one = hive.client.events('task.b7.>')
+        const everything = hive.client.events() // `>`: batches arrive on the pattern's own subscription
+        await runMany(hive, 30)
+        const take = async (it: AsyncIterableIterator<BusEvent>, n: number) => {
+          const got: BusEvent[] = []
+          for (let i = 0; i < n; i++) got.push((await it.next()).value)
+          return got
+        }
+        const seen = await take(all, 90)
+        const byTask = new Map<string, string[]>()
+        for (const e of seen) {
+          const [, , , , task, name] = e.subject.split('.')
+          byTask.set(task, [...(byTask.get(task) ?? []), name])
+          // Each item comes as the message it would have been on its own subject.
+          expect(e.msg.corr).toBe(task)
+          expect(e.msg.type).toBe(name === 'done' ? 'task.done' : 'event')
+        }
+        expect(byTask.size).toBe(30)
+        for (const names of byTask.values()) expect(names).toEqual(['queued', 'assigned', 'done'])
+        const dones = await take(done, 30)
+        expect(new Set(dones.map((e) => e.subject)).size).toBe(30)
+        expect(dones.every((e) => e.msg.type === 'task.done' && e.msg.body.status === 'success')).toBe(true)
+        expect((await take(one, 3)).map((e) => e.subject)).toEqual(
+          ['queued', 'assigned', 'done'].map((n) => `hive.${hive.bus.ns}.evt.task.b7.${n}`),
+        )
+        // Everything: the 90 task events (among agent events), never a batch itself.
+        const rest: BusEvent[] = []
+        while (rest.filter((e) => e.subject.includes('.evt.task.')).length < 90) {
+          rest.push((await everything.next()).value)
+        }
+        expect(rest.every((e) => e.msg.type !== 'event.batch')).toBe(true)
+        // Fewer messages than events: the batches carried several each.
+        expect(Math.max(...batches)).toBeGreaterThan(1)
+        expect(batches.length).toBeLessThan(90)
+        for (const it of [all, done, one, everything]) await it.return?.()
       } finally {
         await hive.stop()
       }
