@@ -14,8 +14,9 @@ export interface LoggerOptions {
 }
 
 /**
- * A pino logger writing JSON lines (pretty on a TTY), with `actor` and `corr` on every line:
- * `corr` is null until a child logger binds one with {@link withCorr}.
+ * A pino logger writing JSON lines (pretty on a TTY), with `node` (the process), `actor` and `corr`
+ * on every line, each once: `actor` is the node until a child logger binds one with
+ * {@link forActor}, `corr` null until one binds it with {@link withCorr}.
  *
  * @example
  * const log = createLogger({ actor: 'coordinator' })
@@ -28,7 +29,23 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = usePretty
     ? pretty({ destination: dest, colorize: true, sync: true, ignore: 'pid,hostname' })
     : (dest as pino.DestinationStream)
-  return pino({ level, base: { actor: opts.actor ?? 'hive', corr: null } }, stream)
+  const node = opts.actor ?? 'hive'
+  return pino(
+    {
+      level,
+      base: { node },
+      // `actor` and `corr` default here rather than in `base`: pino writes a child's bindings after
+      // its parent's without merging, so a child binding its own would repeat the key on the line.
+      mixin(_obj, _level, logger) {
+        const bound = logger.bindings()
+        return {
+          ...(bound.actor === undefined && { actor: node }),
+          ...(bound.corr === undefined && { corr: null }),
+        }
+      },
+    },
+    stream,
+  )
 }
 
 /** A child logger bound to an actor id. */

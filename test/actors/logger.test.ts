@@ -17,8 +17,18 @@ describe('createLogger', () => {
     withCorr(forActor(log, 'agent.a1'), 'task-42').info({ attempt: 2 }, 'assigned')
     await new Promise((r) => setImmediate(r))
     const [first, second] = lines.map((l) => JSON.parse(l))
-    expect(first).toMatchObject({ actor: 'node-1', corr: null, msg: 'starting' })
-    expect(second).toMatchObject({ actor: 'agent.a1', corr: 'task-42', attempt: 2, msg: 'assigned' })
+    expect(first).toMatchObject({ node: 'node-1', actor: 'node-1', corr: null, msg: 'starting' })
+    expect(second).toMatchObject({
+      node: 'node-1',
+      actor: 'agent.a1',
+      corr: 'task-42',
+      attempt: 2,
+      msg: 'assigned',
+    })
+    // Each key once: a child's bindings do not repeat its parent's keys on the line.
+    for (const line of lines) {
+      for (const key of ['node', 'actor', 'corr']) expect(line.split(`"${key}":`)).toHaveLength(2)
+    }
   })
 
   it('createLogger - pretty output is human-readable, not JSON', async () => {
