@@ -4,14 +4,14 @@
  * `task.result.batch`. Every task still completes exactly once, on the embedded bus and over a
  * real nats-server; a batch too large for the bus goes one message at a time.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/actors/createLogger.ts'
 import { createHive, type Hive } from '../../src/api/createHive.ts'
 import type { AnyEnvelope } from '../../src/bus/index.ts'
 import { subject } from '../../src/bus/subjects.ts'
 import type { BusEvent } from '../../src/index.ts'
 import { waitFor } from '../helpers/busFactories.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { useNatsServer } from '../helpers/natsServer.ts'
 
 const quiet = () => createLogger({ level: 'silent' })
 
@@ -76,13 +76,7 @@ describe('batching', () => {
     }
   })
 
-  let server: NatsServer
-  beforeAll(async () => {
-    server = await startNatsServer()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const nats = useNatsServer()
 
   for (const where of ['embedded bus', 'nats'] as const) {
     it(`batching - 60 tasks at once on one agent travel in batches and each completes once (${where})`, async () => {
@@ -90,7 +84,7 @@ describe('batching', () => {
       const hive = await createHive({
         log: quiet(),
         ns: `batch${where === 'nats' ? 'n' : 'm'}`,
-        ...(where === 'nats' ? { nats: { servers: server.url } } : {}),
+        ...(where === 'nats' ? { nats: { servers: nats.url } } : {}),
         agents: [
           {
             id: 'a1',
@@ -127,7 +121,7 @@ describe('batching', () => {
       const hive = await createHive({
         log: quiet(),
         ns: `evb${where === 'nats' ? 'n' : 'm'}`,
-        ...(where === 'nats' ? { nats: { servers: server.url } } : {}),
+        ...(where === 'nats' ? { nats: { servers: nats.url } } : {}),
         agents: [{ id: 'a1', type: 'w', capabilities: ['x'], max_tasks: 30, function: async () => 'ok' }],
       })
       try {
@@ -215,7 +209,7 @@ describe('batching', () => {
   })
 
   it('batching - assignments too large to travel together go one by one, and all complete', async () => {
-    const hive = await createHive({ log: quiet(), ns: 'batchbig', nats: { servers: server.url }, agents: [] })
+    const hive = await createHive({ log: quiet(), ns: 'batchbig', nats: { servers: nats.url }, agents: [] })
     try {
       // 12 inputs of 200 kB wait in the queue; the agent that registers then gets all of them in
       // one step: together far over the server's 1 MB limit, each well under it.

@@ -1,21 +1,15 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { type AnyEnvelope, type BusStatus, createNatsBus, envelope } from '../../src/bus/index.ts'
 import { freshNs, natsBusFactory, waitFor } from '../helpers/busFactories.ts'
-import { type NatsServer, startNatsCluster, startNatsServer } from '../helpers/natsServer.ts'
+import { startNatsCluster, startNatsServer, useNatsServer } from '../helpers/natsServer.ts'
 import { busContract } from './busContract.ts'
 
-let server: NatsServer
-beforeAll(async () => {
-  server = await startNatsServer()
-})
+const nats = useNatsServer()
 
-busContract(
-  'NatsBus',
-  natsBusFactory(() => server),
-)
+busContract('NatsBus', natsBusFactory(nats))
 
 describe('NatsBus faults', () => {
-  const factory = natsBusFactory(() => server)
+  const factory = natsBusFactory(nats)
   afterEach(() => factory.closeAll())
 
   const ping = (note: string) => envelope('ping', { note }, { from: 'test' })

@@ -6,46 +6,20 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../src/actors/createLogger.ts'
-import { createHive, type Hive } from '../../src/api/createHive.ts'
+import { describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/cli/output.ts'
 import { loadWorkflow, parseWorkflow } from '../../src/workflow/loadWorkflow.ts'
 import { freshNs, waitFor } from '../helpers/busFactories.ts'
 import { runHive } from '../helpers/hiveProcess.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { useShellHive } from '../workflow/workflowRunKit.ts'
 
-const log = createLogger({ level: 'silent' })
 // Each CLI process costs ~2 s of CPU to start (tsx); on a loaded 2-core machine a test's few
 // sequential calls can take far longer than that.
 const TIMEOUT = 90_000
-const dir = mkdtempSync(join(tmpdir(), 'hive-wfcli-'))
-let server: NatsServer
-let hive: Hive
-let common: string[]
-
-beforeAll(async () => {
-  server = await startNatsServer()
-  const ns = freshNs('wfcli')
-  common = ['--nats', server.url, '--ns', ns]
-  hive = await createHive({
-    ns,
-    nats: { servers: server.url },
-    log,
-    heartbeatIntervalMs: 500,
-    workspaceRoot: join(dir, 'ws'),
-    agents: [{ id: 'sh-1', type: 'shell', capabilities: ['shell'], max_tasks: 4, exec: ['sh', '-c'] }],
-  })
-  await waitFor(async () => (await hive.client.listAgents()).length === 1, { message: 'agent registered' })
-}, 20_000)
-
-afterAll(async () => {
-  await hive?.stop()
-  await server?.stop()
-})
+const shell = useShellHive('wfcli')
 
 function file(name: string, text: string): string {
-  const path = join(dir, name)
+  const path = join(shell.dir, name)
   writeFileSync(path, text)
   return path
 }
@@ -68,7 +42,7 @@ const gated = (id: string) =>
   )
 
 async function hive$(...args: string[]) {
-  return runHive([...args, ...common])
+  return runHive([...args, '--nats', shell.server.url, '--ns', shell.ns])
 }
 
 async function startRun(path: string): Promise<string> {
@@ -80,7 +54,7 @@ async function startRun(path: string): Promise<string> {
 }
 
 const waitingApproval = (runId: string) =>
-  waitFor(async () => (await hive.workflows!.view(runId)).tasks.deploy.status === 'waiting_approval', {
+  waitFor(async () => (await shell.hive.workflows!.view(runId)).tasks.deploy.status === 'waiting_approval', {
     timeoutMs: 10_000,
     message: 'deploy waits for approval',
   })
@@ -151,8 +125,8 @@ describe('hive workflow', () => {
   it.concurrent(
     'workflowCli - cancel stops a running run and signals its task process',
     async () => {
-      const up = join(dir, 'nap-up')
-      const mark = join(dir, 'nap-term')
+      const up = join(shell.dir, 'nap-up')
+      const mark = join(shell.dir, 'nap-term')
       const runId = await startRun(
         file(
           'nap.yaml',
@@ -170,7 +144,7 @@ tasks:
       expect(cancel.stdout).toMatch(/cancelled/)
       await waitFor(() => existsSync(mark), { timeoutMs: 5000, message: 'the shell trapped SIGTERM' })
       expect(readFileSync(mark, 'utf8').trim()).toBe('term')
-      expect(await hive.workflows!.view(runId)).toMatchObject({ status: 'cancelled', error: 'enough' })
+      expect(await shell.hive.workflows!.view(runId)).toMatchObject({ status: 'cancelled', error: 'enough' })
     },
     TIMEOUT,
   )
@@ -180,7 +154,7 @@ tasks:
     async () => {
       const [status, noService, bad] = await Promise.all([
         hive$('workflow', 'status', 'nope-0123456789'),
-        runHive(['workflow', 'list', '--nats', server.url, '--ns', freshNs('empty')]),
+        runHive(['workflow', 'list', '--nats', shell.server.url, '--ns', freshNs('empty')]),
         hive$(
           'workflow',
           'start',
@@ -217,7 +191,7 @@ workflow:
       capabilities: shell
 `,
       )
-      const out = join(dir, 'greet-bob.yaml')
+      const out = join(shell.dir, 'greet-bob.yaml')
       const [list, render] = await Promise.all([
         runHive(['workflow', 'template', 'list', '--dir', tplDir, '-o', 'json']),
         runHive(['workflow', 'template', 'render', 'greet', '--dir', tplDir, '--set', 'who=bob', '-o', out]),
@@ -231,7 +205,7 @@ workflow:
       ])
       expect(render.code, render.stderr).toBe(EXIT.ok)
       expect(render.stdout).toMatch(/wrote .*greet-bob\.yaml \(workflow greet-bob\)/)
-      const run = await runHive(['run', out, '-o', 'json', '--state-dir', join(dir, 'state')])
+      const run = await runHive(['run', out, '-o', 'json', '--state-dir', join(shell.dir, 'state')])
       expect(run.code, run.stderr).toBe(EXIT.ok)
       expect(JSON.parse(run.stdout)).toMatchObject({
         workflow_id: 'greet-bob',

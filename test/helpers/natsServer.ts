@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { afterAll } from 'vitest'
+import { afterAll, beforeAll } from 'vitest'
 
 export interface NatsServer {
   /** `nats://127.0.0.1:<port>`, stable across {@link NatsServer.restart}. */
@@ -163,6 +163,45 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
     },
     kill9() {
       entry.child?.kill('SIGKILL')
+    },
+  }
+}
+
+/** The server of {@link useNatsServer}: read inside tests and hooks, once it has started. */
+export interface UsedNatsServer {
+  readonly server: NatsServer
+  readonly url: string
+}
+
+/**
+ * One nats-server for the enclosing `describe` (or the file): started in `beforeAll`, stopped in
+ * `afterAll`. Its getters throw if read before the server has started (at collection time).
+ *
+ * @example
+ * const nats = useNatsServer()
+ * it('…', async () => {
+ *   const bus = await createNatsBus({ servers: nats.url })
+ * })
+ */
+export function useNatsServer(opts: StartNatsServerOptions = {}): UsedNatsServer {
+  let server: NatsServer | undefined
+  beforeAll(async () => {
+    server = await startNatsServer(opts)
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  const started = (): NatsServer => {
+    if (!server)
+      throw new Error('useNatsServer: the server starts in beforeAll; read it inside a test or hook')
+    return server
+  }
+  return {
+    get server() {
+      return started()
+    },
+    get url() {
+      return started().url
     },
   }
 }

@@ -5,12 +5,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createClient, type HiveClient } from '../../src/api/createClient.ts'
 import type { TaskRecord } from '../../src/bus/catalogue.ts'
 import { freshNs, waitFor } from '../helpers/busFactories.ts'
 import { type HiveProcess, startHive } from '../helpers/hiveProcess.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { type NatsServer, useNatsServer } from '../helpers/natsServer.ts'
 
 const HEARTBEAT = 200
 
@@ -75,19 +75,15 @@ function submitAll(client: HiveClient, n: number, ms: number, prefix: string): P
 }
 
 describe('fleet - multi-process hive on a real nats-server', () => {
-  let server: NatsServer
+  const nats = useNatsServer()
   let procs: HiveProcess[] = []
-  beforeAll(async () => {
-    server = await startNatsServer()
-  })
-  afterAll(async () => {
+  afterAll(() => {
     for (const p of procs) p.kill9()
-    await server?.stop()
   })
 
   it('fleet - 300 tasks complete exactly once while an agent process is killed with SIGKILL', async () => {
     const ns = freshNs('fleet')
-    const { coordinator, agents, client } = await startFleet(server, ns)
+    const { coordinator, agents, client } = await startFleet(nats.server, ns)
     procs = [coordinator, ...agents]
     const done = countDone(client)
     try {
@@ -116,7 +112,7 @@ describe('fleet - multi-process hive on a real nats-server', () => {
 
   it('fleet - 300 tasks complete when the nats-server stops for 2 s mid-run and restarts', async () => {
     const ns = freshNs('fleet')
-    const { coordinator, agents, client } = await startFleet(server, ns)
+    const { coordinator, agents, client } = await startFleet(nats.server, ns)
     procs = [coordinator, ...agents]
     try {
       const results = submitAll(client, 300, 30, 'r')
@@ -124,9 +120,9 @@ describe('fleet - multi-process hive on a real nats-server', () => {
         timeoutMs: 30_000,
         message: 'a fifth of the tasks done',
       })
-      await server.stop()
+      await nats.server.stop()
       await new Promise((r) => setTimeout(r, 2000))
-      await server.restart()
+      await nats.server.restart()
       const records = await results
       expect(records).toHaveLength(300)
       expect(
@@ -141,7 +137,7 @@ describe('fleet - multi-process hive on a real nats-server', () => {
 
   it('fleet - a coordinator node killed with SIGKILL and restarted loses no task, and the client sees each complete once', async () => {
     const ns = freshNs('fleet')
-    const { coordinator, agents, client, config } = await startFleet(server, ns)
+    const { coordinator, agents, client, config } = await startFleet(nats.server, ns)
     procs = [coordinator, ...agents]
     const done = countDone(client)
     try {
@@ -159,7 +155,7 @@ describe('fleet - multi-process hive on a real nats-server', () => {
         '--config',
         config,
         '--nats',
-        server.url,
+        nats.url,
         '--ns',
         ns,
       ])

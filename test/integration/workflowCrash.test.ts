@@ -5,18 +5,19 @@
  * JetStream KV, with coordinator and agents as separate processes that outlive the runner). Also an
  * agent process killed mid-task over NATS: its task is requeued to another agent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { HiveClient } from '../../src/api/createClient.ts'
 import { createKvSnapshotStore } from '../../src/store/createKvSnapshotStore.ts'
 import type { SnapshotStore } from '../../src/store/snapshotStore.ts'
 import { freshNs, waitFor } from '../helpers/busFactories.ts'
 import { runHive, startHive } from '../helpers/hiveProcess.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { useNatsServer } from '../helpers/natsServer.ts'
 import {
   comparable,
   parseRunResult,
   read,
   readLog,
+  runWorkflow,
   type StoredRun,
   startNatsHive,
   step,
@@ -143,13 +144,7 @@ describe('workflow crash - embedded bus', () => {
 })
 
 describe('workflow crash - over NATS', () => {
-  let server: NatsServer
-  beforeAll(async () => {
-    server = await startNatsServer()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const nats = useNatsServer()
 
   /** The run `hive run` keeps in the namespace's KV bucket, read from the test's own connection. */
   async function kvStore(client: HiveClient, ns: string): Promise<SnapshotStore> {
@@ -160,12 +155,12 @@ describe('workflow crash - over NATS', () => {
 
   it.concurrent('workflow crash - a runner killed with SIGKILL resumes from JetStream KV while coordinator and agent stay up', async () => {
     const ns = freshNs('crash')
-    const hive = await startNatsHive(server.url, ns, AGENTS)
+    const hive = await startNatsHive(nats.url, ns, AGENTS)
     try {
       const store = await kvStore(hive.client, ns)
       const dir = tempDir('crash')
       const logdir = tempDir('crash-log')
-      const args = [crashWorkflow(dir), '--nats', server.url, '--ns', ns, '--set', `logdir=${logdir}`]
+      const args = [crashWorkflow(dir), '--nats', nats.url, '--ns', ns, '--set', `logdir=${logdir}`]
       const stored = async () => (await store.get(`workflow.${WORKFLOW_ID}`)) as StoredRun | undefined
       await crashScenario(args, logdir, stored, 1)
     } finally {
@@ -181,7 +176,7 @@ describe('workflow crash - over NATS', () => {
       capabilities: ['shell'],
       max_tasks: 1,
     }))
-    const hive = await startNatsHive(server.url, ns, agents, { heartbeatMs: 200 })
+    const hive = await startNatsHive(nats.url, ns, agents, { heartbeatMs: 200 })
     try {
       const dir = tempDir('agentkill')
       const logdir = tempDir('agentkill-log')
@@ -198,18 +193,7 @@ describe('workflow crash - over NATS', () => {
           step('z', ['long'], { n: 'tasks.long.output.n' }, [read('n'), 'echo "{\\"n\\":$((n + 1))}"']),
         ]),
       )
-      const running = runHive([
-        'run',
-        file,
-        '--nats',
-        server.url,
-        '--ns',
-        ns,
-        '--set',
-        `logdir=${logdir}`,
-        '-o',
-        'json',
-      ])
+      const running = runWorkflow(file, { logdir, nats: { url: nats.url, ns } })
       let victim = ''
       await waitFor(
         () => {

@@ -4,16 +4,16 @@
  * and its final flush rejected: `hive run` died of an unhandled rejection at the end of a run that
  * succeeded (exit 1, no result), leaving a stale run in KV to be "resumed" later.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createKvSnapshotStore } from '../../src/store/createKvSnapshotStore.ts'
 import { freshNs, waitFor } from '../helpers/busFactories.ts'
-import { runHive } from '../helpers/hiveProcess.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { useNatsServer } from '../helpers/natsServer.ts'
 import {
   comparable,
   parseRunResult,
   read,
   readLog,
+  runWorkflow,
   type StoredRun,
   startNatsHive,
   step,
@@ -24,17 +24,11 @@ import {
 } from '../workflow/workflowRunKit.ts'
 
 describe('workflow run - nats-server restart', () => {
-  let server: NatsServer
-  beforeAll(async () => {
-    server = await startNatsServer()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const nats = useNatsServer()
 
   it('workflow run - a server restart while a retry waits: the run ends with its result, exit 0, and KV holds the final state', async () => {
     const ns = freshNs('restart')
-    const hive = await startNatsHive(server.url, ns, [
+    const hive = await startNatsHive(nats.url, ns, [
       { id: 'sh-1', type: 'shell', capabilities: ['shell'], max_tasks: 1 },
     ])
     try {
@@ -59,24 +53,13 @@ describe('workflow run - nats-server restart', () => {
           ]),
         ]),
       )
-      const running = runHive([
-        'run',
-        file,
-        '--nats',
-        server.url,
-        '--ns',
-        ns,
-        '--set',
-        `logdir=${logdir}`,
-        '-o',
-        'json',
-      ])
+      const running = runWorkflow(file, { logdir, nats: { url: nats.url, ns } })
       await waitFor(() => readLog(logdir).length === 1, { timeoutMs: 30_000, message: 'first ran once' })
       // The failure reaches the runner, then the server goes away over the retry's due time.
       await new Promise((r) => setTimeout(r, 300))
-      await server.stop()
+      await nats.server.stop()
       await new Promise((r) => setTimeout(r, 3500))
-      await server.restart()
+      await nats.server.restart()
 
       const run = await running
       expect(run.code, run.stderr).toBe(0)

@@ -6,11 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { loadWorkflow } from '../../src/workflow/loadWorkflow.ts'
 import { freshNs } from '../helpers/busFactories.ts'
 import { runHive } from '../helpers/hiveProcess.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { useNatsServer } from '../helpers/natsServer.ts'
 import { parseRunResult, type RunResult, snapshotFiles, startNatsHive, tempDir } from './workflowRunKit.ts'
 
 const examples = new URL('../../examples/', import.meta.url).pathname
@@ -174,13 +174,7 @@ describe('examples', () => {
   })
 
   describe('examples - run by the real runner over NATS', () => {
-    let server: NatsServer
-    beforeAll(async () => {
-      server = await startNatsServer()
-    })
-    afterAll(async () => {
-      await server?.stop()
-    })
+    const nats = useNatsServer()
 
     // One hive (coordinator + the example's agents, each its own process) per example file.
     for (const file of ['tdd.yaml', 'bugfix.yaml', 'feature.yaml']) {
@@ -189,10 +183,10 @@ describe('examples', () => {
         // The agents run the task's `run` line the way the file's agents do.
         expect(def.agents.every((a) => a.exec?.join(' ') === 'sh -c')).toBe(true)
         const ns = freshNs('ex')
-        const hive = await startNatsHive(server.url, ns, def.agents)
+        const hive = await startNatsHive(nats.url, ns, def.agents)
         try {
           for (const c of CASES.filter((x) => x.file === file)) {
-            await runCase(c, ['--nats', server.url, '--ns', ns])
+            await runCase(c, ['--nats', nats.url, '--ns', ns])
           }
         } finally {
           await hive.stop()

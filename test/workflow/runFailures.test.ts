@@ -5,16 +5,16 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { freshNs, waitFor } from '../helpers/busFactories.ts'
-import { runHive } from '../helpers/hiveProcess.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { useNatsServer } from '../helpers/natsServer.ts'
 import {
   isRunning,
   parseRunResult,
   read,
   readLog,
   readStr,
+  runWorkflow,
   startNatsHive,
   step,
   tempDir,
@@ -28,8 +28,11 @@ const statuses = (tasks: Record<string, { status: string }>) =>
 /** Runs `file` on the embedded bus with a fresh log dir; returns the result and the log dir. */
 async function runEmbedded(file: string, sets: string[] = []) {
   const logdir = tempDir('fail-log')
-  const args = ['run', file, '-o', 'json', '--state-dir', tempDir('fail-state'), '--set', `logdir=${logdir}`]
-  const run = await runHive([...args, ...sets.flatMap((s) => ['--set', s])])
+  const run = await runWorkflow(
+    file,
+    { logdir, stateDir: tempDir('fail-state') },
+    ...sets.flatMap((s) => ['--set', s]),
+  )
   return { run, result: parseRunResult(run), logdir }
 }
 
@@ -77,7 +80,7 @@ function failFastWorkflow(agent: boolean): string {
 }
 
 /** What a fail_fast run reports, and that slow's processes are gone. */
-async function expectFailedFast(run: Awaited<ReturnType<typeof runHive>>, logdir: string) {
+async function expectFailedFast(run: Awaited<ReturnType<typeof runWorkflow>>, logdir: string) {
   const r = parseRunResult(run)
   expect(run.code, run.stderr).toBe(1)
   expect(r.status).toBe('failed')
@@ -163,18 +166,7 @@ describe('workflow failures - on_failure', () => {
     const logdir = tempDir('branches-log')
     const state = tempDir('branches-state')
     const file = branchesWorkflow(onFailure)
-    const run = await runHive([
-      'run',
-      file,
-      '-o',
-      'json',
-      '--state-dir',
-      state,
-      '--set',
-      `logdir=${logdir}`,
-      '--set',
-      `state=${state}`,
-    ])
+    const run = await runWorkflow(file, { logdir, stateDir: state }, '--set', `state=${state}`)
     return { run, r: parseRunResult(run) }
   }
 
@@ -197,34 +189,17 @@ describe('workflow failures - on_failure', () => {
 })
 
 describe('workflow failures - over NATS', () => {
-  let server: NatsServer
-  beforeAll(async () => {
-    server = await startNatsServer()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
+  const nats = useNatsServer()
 
   it('workflow failures - fail_fast reaches a separate agent process: the sibling is killed, the agent lives on', async () => {
     const ns = freshNs('ff')
-    const hive = await startNatsHive(server.url, ns, [
+    const hive = await startNatsHive(nats.url, ns, [
       { id: 'sh-1', type: 'shell', capabilities: ['shell'], max_tasks: 2 },
     ])
     try {
       const logdir = tempDir('ff-log')
       const file = failFastWorkflow(false)
-      const run = await runHive([
-        'run',
-        file,
-        '-o',
-        'json',
-        '--nats',
-        server.url,
-        '--ns',
-        ns,
-        '--set',
-        `logdir=${logdir}`,
-      ])
+      const run = await runWorkflow(file, { logdir, nats: { url: nats.url, ns } })
       await expectFailedFast(run, logdir)
       // The agent process did the killing and is still there, with nothing left running.
       expect(hive.agents.get('sh-1')?.child.exitCode).toBe(null)

@@ -1,15 +1,18 @@
 /**
  * Shared pieces of the end-to-end workflow tests: shell steps that log each run to a shared dir,
- * the `hive run --output json` result, and a multi-process hive (coordinator node plus agent
- * processes) on a real nats-server.
+ * `hive run --output json` and its result, a multi-process hive (coordinator node plus agent
+ * processes) on a real nats-server, and an in-process hive with one shell agent.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { createLogger } from '../../src/actors/createLogger.ts'
 import { createClient, type HiveClient } from '../../src/api/createClient.ts'
-import { waitFor } from '../helpers/busFactories.ts'
-import { type HiveProcess, startHive } from '../helpers/hiveProcess.ts'
+import { createHive, type Hive } from '../../src/api/createHive.ts'
+import { freshNs, waitFor } from '../helpers/busFactories.ts'
+import { type HiveProcess, runHive, startHive } from '../helpers/hiveProcess.ts'
+import { type NatsServer, useNatsServer } from '../helpers/natsServer.ts'
 
 const made: string[] = []
 afterAll(() => {
@@ -100,6 +103,30 @@ export function workflowYaml(
   ]
     .filter((l) => l !== '')
     .join('\n')
+}
+
+export interface RunWorkflowOptions {
+  /** The shared log dir, passed as `--set logdir=…`. */
+  logdir: string
+  /** Runs over NATS in namespace `ns`; without it, on the embedded bus. */
+  nats?: { url: string; ns: string }
+  /** `--state-dir`: where the embedded runner keeps its run. */
+  stateDir?: string
+}
+
+/**
+ * `hive run <file> -o json` with the shared log dir, then `more` arguments (`--set`s, `--fresh`).
+ * The promise can be left pending while the test kills processes or restarts the server.
+ */
+export function runWorkflow(
+  file: string,
+  o: RunWorkflowOptions,
+  ...more: string[]
+): ReturnType<typeof runHive> {
+  const args = ['run', file, '-o', 'json', '--set', `logdir=${o.logdir}`]
+  if (o.nats) args.push('--nats', o.nats.url, '--ns', o.nats.ns)
+  if (o.stateDir !== undefined) args.push('--state-dir', o.stateDir)
+  return runHive([...args, ...more])
 }
 
 /** One parsed line of the shared log. */
@@ -268,6 +295,53 @@ export async function startNatsHive(
       await client.close()
       for (const p of [coordinator, ...procs.values()]) p.kill9()
     },
+  }
+}
+
+/** The hive of {@link useShellHive}: `hive` and `server` are read inside tests, once started. */
+export interface ShellHive {
+  readonly hive: Hive
+  readonly server: NatsServer
+  /** A temp dir for the test file's own files; the hive's workspaces are in `<dir>/ws`. */
+  readonly dir: string
+  readonly ns: string
+}
+
+/**
+ * An in-process hive on its own nats-server for the enclosing `describe` (or the file), whose one
+ * agent `sh-1` runs tasks' shell lines (`sh -c`, 4 at a time). Tests start once `sh-1` has
+ * registered; hive and server stop after them.
+ */
+export function useShellHive(prefix: string): ShellHive {
+  const nats = useNatsServer()
+  const dir = tempDir(prefix)
+  const ns = freshNs(prefix)
+  let hive: Hive | undefined
+  beforeAll(async () => {
+    const h = await createHive({
+      ns,
+      nats: { servers: nats.url },
+      log: createLogger({ level: 'silent' }),
+      heartbeatIntervalMs: 500,
+      workspaceRoot: join(dir, 'ws'),
+      agents: [{ id: 'sh-1', type: 'shell', capabilities: ['shell'], max_tasks: 4, exec: ['sh', '-c'] }],
+    })
+    hive = h
+    await waitFor(async () => (await h.client.listAgents()).length === 1, { message: 'agent registered' })
+  }, 20_000)
+  afterAll(async () => {
+    await hive?.stop()
+  })
+  return {
+    get hive() {
+      if (!hive) throw new Error('useShellHive: the hive starts in beforeAll; read it inside a test or hook')
+      return hive
+    },
+    get server() {
+      return nats.server
+    },
+    dir,
+    ns,
   }
 }
 

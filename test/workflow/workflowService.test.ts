@@ -3,50 +3,28 @@
  * shell lines: runs are started, approved, rejected, cancelled and queried over the bus, and
  * found again in the JetStream KV store by a second service.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/actors/createLogger.ts'
 import { startWorkflowRun } from '../../src/actors/startWorkflowRun.ts'
 import { startWorkflowService, type WorkflowRunView } from '../../src/actors/startWorkflowService.ts'
-import { createHive, type Hive } from '../../src/api/createHive.ts'
 import type { Body, MessageType } from '../../src/bus/catalogue.ts'
 import { expectType } from '../../src/bus/createBus.ts'
 import { envelope } from '../../src/bus/envelope.ts'
 import { subject } from '../../src/bus/subjects.ts'
 import { createKvSnapshotStore } from '../../src/store/createKvSnapshotStore.ts'
 import { parseWorkflow } from '../../src/workflow/loadWorkflow.ts'
-import { freshNs, waitFor } from '../helpers/busFactories.ts'
-import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts'
+import { waitFor } from '../helpers/busFactories.ts'
+import { useShellHive } from './workflowRunKit.ts'
 
 const log = createLogger({ level: 'silent' })
-let server: NatsServer
-let hive: Hive
-const dir = mkdtempSync(join(tmpdir(), 'hive-wfsvc-'))
-
-beforeAll(async () => {
-  server = await startNatsServer()
-  hive = await createHive({
-    ns: freshNs('wfsvc'),
-    nats: { servers: server.url },
-    log,
-    heartbeatIntervalMs: 500,
-    workspaceRoot: join(dir, 'ws'),
-    agents: [{ id: 'sh-1', type: 'shell', capabilities: ['shell'], max_tasks: 4, exec: ['sh', '-c'] }],
-  })
-  await waitFor(async () => (await hive.client.listAgents()).length === 1, { message: 'agent registered' })
-}, 20_000)
-
-afterAll(async () => {
-  await hive?.stop()
-  await server?.stop()
-})
+const shell = useShellHive('wfsvc')
 
 async function ask<T extends MessageType>(type: MessageType, body: unknown, reply: T): Promise<Body<T>> {
-  const svc = subject(hive.bus.ns, { kind: 'service', service: 'workflow' })
+  const svc = subject(shell.hive.bus.ns, { kind: 'service', service: 'workflow' })
   const msg = envelope(type as 'ping', body as Body<'ping'>, { from: 'test' })
-  return expectType(await hive.bus.request(svc, msg, { timeoutMs: 5000 }), reply).body
+  return expectType(await shell.hive.bus.request(svc, msg, { timeoutMs: 5000 }), reply).body
 }
 
 const status = (runId: string) => ask('workflow.status', { run_id: runId }, 'workflow.status.result')
@@ -80,7 +58,7 @@ tasks:
 
 describe('workflow service', () => {
   it('workflowService - createHive runs it beside the coordinator; a run is started, listed, exported and succeeds', async () => {
-    expect(hive.workflows).toBeDefined()
+    expect(shell.hive.workflows).toBeDefined()
     const wf = def(`
 id: simple
 tasks:
@@ -133,8 +111,8 @@ tasks:
   })
 
   it('workflowService - cancel stops a running run and its task process gets SIGTERM', async () => {
-    const mark = join(dir, 'cancel-mark')
-    const up = join(dir, 'cancel-up')
+    const mark = join(shell.dir, 'cancel-mark')
+    const up = join(shell.dir, 'cancel-up')
     const { run_id } = await ask(
       'workflow.start',
       {
@@ -185,8 +163,8 @@ tasks:
 
   it('workflowService - a second service finds finished runs in the KV store and forwards approvals to a run it does not host; a start resumes an orphaned run', async () => {
     const store = await createKvSnapshotStore(
-      (hive.bus as unknown as { nc: Parameters<typeof createKvSnapshotStore>[0] }).nc,
-      hive.bus.ns,
+      (shell.hive.bus as unknown as { nc: Parameters<typeof createKvSnapshotStore>[0] }).nc,
+      shell.hive.bus.ns,
     )
     const { run_id } = await ask(
       'workflow.start',
@@ -199,12 +177,12 @@ tasks:
     // A run hosted by no service, as `hive run --nats` hosts one.
     const outside = await startWorkflowRun({
       def: gated('outside'),
-      bus: hive.bus,
-      client: hive.client,
+      bus: shell.hive.bus,
+      client: shell.hive.client,
       store,
       log,
     })
-    const second = startWorkflowService({ bus: hive.bus, client: hive.client, store, log })
+    const second = startWorkflowService({ bus: shell.hive.bus, client: shell.hive.client, store, log })
     try {
       const found = await second.view(run_id)
       expect(found).toMatchObject({ status: 'failed', live: false })
@@ -222,8 +200,8 @@ tasks:
       // a start of the same workflow resumes it.
       const orphan = await startWorkflowRun({
         def: gated('orphan'),
-        bus: hive.bus,
-        client: hive.client,
+        bus: shell.hive.bus,
+        client: shell.hive.client,
         store,
         log,
       })
