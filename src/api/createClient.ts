@@ -271,11 +271,12 @@ export async function createClient(o: ClientOptions = {}): Promise<HiveClient> {
         })
         wake?.()
       }
-      // Batches come on their own subjects, which the pattern may not match: listen there too.
-      const batches = subject(ns, { kind: 'event', actor: 'batch', id: '*', event: '>' })
-      const ownBatchSub = !(
-        full.endsWith('>') && subjectMatches(full, batches.replace('*', 'x').replace('>', 'x'))
-      )
+      // Batches come on their own subjects, which the pattern may not match: listen there too,
+      // in the pattern's namespace (`hive.*.…` listens to every namespace's batches).
+      const patternNs = full.split('.')[1]
+      const batchNs = patternNs === undefined || patternNs === '>' ? ns : patternNs
+      const batches = `hive.${batchNs}.evt.batch.*.>`
+      const ownBatchSub = !(full.endsWith('>') && subjectMatches(full, `hive.${batchNs}.evt.batch.x.x`))
       const subs = [
         bus.subscribe(full, (msg, _reply, subj) => {
           if (msg.type !== 'event.batch') {

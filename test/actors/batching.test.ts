@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/actors/createLogger.ts'
+import { createClient } from '../../src/api/createClient.ts'
 import { createHive, type Hive } from '../../src/api/createHive.ts'
 import type { AnyEnvelope } from '../../src/bus/index.ts'
 import { subject } from '../../src/bus/subjects.ts'
@@ -136,6 +137,9 @@ describe('batching', () => {
         const all = hive.client.events('task.>')
         const done = hive.client.events('task.*.done')
         const one = hive.client.events('task.b7.>')
+        // A full pattern naming the hive's namespace, from a client of another namespace.
+        const other = await createClient({ bus: hive.bus, ns: 'elsewhere' })
+        const anyNs = other.events(`hive.${hive.bus.ns}.evt.task.b7.done`)
         const everything = hive.client.events() // `>`: batches arrive on the pattern's own subscription
         await runMany(hive, 30)
         const take = async (it: AsyncIterableIterator<BusEvent>, n: number) => {
@@ -169,7 +173,9 @@ describe('batching', () => {
         // Fewer messages than events: the batches carried several each.
         expect(Math.max(...batches)).toBeGreaterThan(1)
         expect(batches.length).toBeLessThan(90)
-        for (const it of [all, done, one, everything]) await it.return?.()
+        expect((await take(anyNs, 1)).map((e) => e.subject)).toEqual([`hive.${hive.bus.ns}.evt.task.b7.done`])
+        for (const it of [all, done, one, anyNs, everything]) await it.return?.()
+        await other.close()
       } finally {
         await hive.stop()
       }
