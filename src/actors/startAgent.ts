@@ -91,6 +91,10 @@ export function startAgent(o: AgentOptions): AgentHandle {
   let registering = false
   let stopped = false
   const drained = new Set<() => void>()
+  const endDrains = () => {
+    for (const r of drained) r()
+    drained.clear()
+  }
 
   const key = (taskId: string, attempt: number) => `${taskId}#${attempt}`
 
@@ -239,10 +243,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
           break
         }
         case 'stateChanged':
-          if (e.to === 'stopped') {
-            for (const r of drained) r()
-            drained.clear()
-          }
+          if (e.to === 'stopped') endDrains()
           break
       }
     },
@@ -279,8 +280,7 @@ export function startAgent(o: AgentOptions): AgentHandle {
     if (stopped) return
     stopped = true
     // A drain still waiting ends here: the agent stops now.
-    for (const r of drained) r()
-    drained.clear()
+    endDrains()
     for (const ac of running.values()) ac.abort()
     for (const s of subs) s.unsubscribe()
     flushFinished()

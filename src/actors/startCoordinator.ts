@@ -57,11 +57,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   // Who waits for each task's final record: the reply of a `task.run`, or the mailbox subject a
   // `task.run.batch` named.
   const waiters = new Map<string, (Reply | string)[]>()
-  const addWaiter = (taskId: string, w: Reply | string) => {
-    const ws = waiters.get(taskId)
-    if (ws) ws.push(w)
-    else waiters.set(taskId, [w])
-  }
+  const addWaiter = (taskId: string, w: Reply | string) => append(waiters, taskId, w)
 
   const toAgent = (agentId: string) => subject(ns, { kind: 'mailbox', actor: 'agent', id: agentId })
   const publish = (subj: string, msg: Parameters<Bus['publish']>[1]) => {
@@ -108,13 +104,9 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
    * Answers a waiting submitter (a request's reply, or a publish to a batch sender's mailbox); a
    * record too large for the bus goes without the task's input.
    */
-  const replyDone = (
-    reply: Reply,
-    record: TaskRecord,
-    msg = envelope('task.done', record, { from, corr: record.task_id }),
-  ) => {
+  const replyDone = (reply: Reply, record: TaskRecord) => {
     try {
-      reply(msg)
+      reply(envelope('task.done', record, { from, corr: record.task_id }))
     } catch (err) {
       log.warn({ err, task: record.task_id }, 'task.done reply too large; sending it without the task spec')
       try {
@@ -155,11 +147,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
   // Final records for `task.run.batch` senders wait here until the end of the pass, then go to
   // each sender's mailbox as one `task.done.batch`.
   const doneOut = new Map<string, TaskRecord[]>()
-  const notify = (to: string, record: TaskRecord) => {
-    const items = doneOut.get(to)
-    if (items) items.push(record)
-    else doneOut.set(to, [record])
-  }
+  const notify = (to: string, record: TaskRecord) => append(doneOut, to, record)
   const flushOut = () => {
     outScheduled = false
     flushEvents()
@@ -234,9 +222,7 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
       switch (ev.type) {
         case 'assign': {
           const { agentId, task, attempt } = ev as unknown as { agentId: string; task: Task; attempt: number }
-          const items = outbox.get(agentId)
-          if (items) items.push({ task, attempt })
-          else outbox.set(agentId, [{ task, attempt }])
+          append(outbox, agentId, { task, attempt })
           scheduleOut()
           break
         }
@@ -458,4 +444,11 @@ export function startCoordinator(o: CoordinatorOptions): CoordinatorHandle {
       allocator.stop()
     },
   }
+}
+
+/** Adds `value` to the list kept under `key`. */
+function append<K, V>(lists: Map<K, V[]>, key: K, value: V): void {
+  const list = lists.get(key)
+  if (list) list.push(value)
+  else lists.set(key, [value])
 }

@@ -106,23 +106,11 @@ export function createBus(opts: CreateBusOptions): Bus {
   const lazy = opts.codec === undefined && transport.publishLazy !== undefined
   const fits = (msg: Envelope): boolean => encodedSizeBound(msg, transport.maxPayload) <= transport.maxPayload
 
-  // The last envelope encoded and its bytes: one message sent to two subjects (a reply and an
-  // event) is encoded once. Envelopes are not changed once sent.
-  let lastMsg: Envelope | undefined
-  let lastBytes: Uint8Array | undefined
-  const encodeOnce = (msg: Envelope): Uint8Array => {
-    if (msg !== lastMsg) {
-      lastBytes = encode(msg)
-      lastMsg = msg
-    }
-    return lastBytes as Uint8Array
-  }
-
   function send(subj: string, msg: Envelope): void {
     // A message nobody listens to need not be encoded, if it provably fits and encodes: a
     // payload that might be too large is encoded now, so it throws here as it does over NATS.
-    if (lazy) transport.publishLazy!(subj, msg, encodeOnce, fits)
-    else transport.publish(subj, encodeOnce(msg))
+    if (lazy) transport.publishLazy!(subj, msg, encode, fits)
+    else transport.publish(subj, encode(msg))
     stats.published++
   }
 

@@ -127,7 +127,6 @@ const machineSetup = setup({
     emitted: {} as AgentEmitted,
   },
   guards: {
-    /** The same (task, attempt) is running or has just finished here: a redelivery. */
     /**
      * The same (task, attempt) is still being cancelled here: a coordinator that restarted numbers
      * attempts from 1 again. Taking it as a redelivery would let the old run's `cancelled` result
@@ -135,6 +134,7 @@ const machineSetup = setup({
      */
     stillStopping: ({ context, event }) =>
       event.type === 'task.assign' && isStillStopping(context.running, event.task.task_id, event.attempt),
+    /** The same (task, attempt) is running or has just finished here: a redelivery. */
     isDuplicate: ({ context, event }) =>
       event.type === 'task.assign' &&
       isRedelivery(context, context.running, event.task.task_id, event.attempt),
@@ -194,17 +194,15 @@ const machineSetup = setup({
         reason,
       })
     }),
-    // An unknown finish (a second report of the same attempt, or one from before a stop) yields
-    // nothing: one result per attempt.
+    /**
+     * Ends the run of a `task.finished`, or those of a `task.finished.batch` (see agentBatch.ts).
+     * An unknown finish (a second report of the same attempt, or one from before a stop) yields
+     * nothing: one result per attempt.
+     */
     finish: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'task.finished') return
-      const out = finishAll(context, [event], event.now)
-      for (const e of out.emitted) enqueue.emit(e)
-      if (out.count > 0) enqueue.assign({ running: out.running })
-    }),
-    finishBatch: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'task.finished.batch') return
-      const out = finishAll(context, event.items, event.now)
+      const items =
+        event.type === 'task.finished' ? [event] : event.type === 'task.finished.batch' ? event.items : []
+      const out = finishAll(context, items, event.now)
       for (const e of out.emitted) enqueue.emit(e)
       if (out.count > 0) enqueue.assign({ running: out.running })
     }),
@@ -362,8 +360,8 @@ function createAgentMachine() {
             { actions: 'finish' },
           ],
           'task.finished.batch': [
-            { guard: 'batchFinishesAll', target: 'idle', actions: 'finishBatch' },
-            { actions: 'finishBatch' },
+            { guard: 'batchFinishesAll', target: 'idle', actions: 'finish' },
+            { actions: 'finish' },
           ],
           drain: 'draining',
         },
@@ -379,7 +377,7 @@ function createAgentMachine() {
           ],
           'task.assign.batch': { actions: { type: 'assignBatch', params: { mode: 'draining' } } },
           'task.finished': { actions: 'finish' },
-          'task.finished.batch': { actions: 'finishBatch' },
+          'task.finished.batch': { actions: 'finish' },
         },
       },
       // Not a final state: assignments still in flight to a stopped agent must be handed back.
