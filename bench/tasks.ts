@@ -22,6 +22,8 @@
  *
  * Ratios: hive_nats / raw at 64 in flight (target ≥ 0.4: a task needs at least two request/reply
  * exchanges, so 0.5 is the ceiling; with p99 < 10 ms), and hive_mem / plain (target ≥ 0.5).
+ * Beside them, the codec floor (bench/lib/codecFloor.ts): the CPU per task of encoding, decoding
+ * and validating a task's four messages, and the upper bound it puts on hive_mem / plain.
  *
  * Usage: `npm run bench:tasks [-- --seconds 1] [--rounds 3] [--nats nats://host:port] [--profile DIR]`
  * (`--profile`: CPU profiles of the coordinator and agent processes, written to DIR at the end).
@@ -36,6 +38,7 @@ import { createHive, type Hive } from '../src/api/createHive.ts'
 import { envelope } from '../src/bus/index.ts'
 import type { TaskSpec } from '../src/schema/domain.ts'
 import { noop } from './fixtures/noop.ts'
+import { codecFloor } from './lib/codecFloor.ts'
 import { fmt, numberArg, percentile, round3, roundTrips, stringArg } from './lib/measure.ts'
 import { type BenchServer, benchNatsServer } from './lib/natsServer.ts'
 import { createPlainDispatcher } from './lib/plainDispatcher.ts'
@@ -74,6 +77,16 @@ interface Figure {
 }
 
 type Results = Record<Name, Record<string, Figure>>
+
+/** The codec floor's parts (CPU µs per task) and the bounds it puts on hive_mem / plain. */
+interface CodecFloorFigures {
+  encode_us: number
+  decode_us: number
+  validate_us: number
+  total_us: number
+  mem_vs_plain_64_bound: number
+  mem_vs_plain_64_bound_without_validation: number
+}
 
 const ms3 = (x: number) => Math.round(x * 1000) / 1000
 
@@ -279,6 +292,31 @@ async function inProcess(tmp: string, results: Results, closers: Closers): Promi
   for (const n of LEVELS) await measure([hiveMem, plain], n, results)
 }
 
+/**
+ * The codec floor (bench/lib/codecFloor.ts) and the bound it puts on hive_mem / plain at 64 in
+ * flight: one thread encoding, decoding and validating a task's four messages can finish at most
+ * 1e6 / floor tasks per second, whatever the rest costs.
+ */
+function floorBound(plainTps: number): CodecFloorFigures {
+  const floor = codecFloor()
+  const bound = (us: number) => round3(1e6 / us / plainTps)
+  const r = {
+    encode_us: round3(floor.encode_us),
+    decode_us: round3(floor.decode_us),
+    validate_us: round3(floor.validate_us),
+    total_us: round3(floor.total_us),
+    mem_vs_plain_64_bound: bound(floor.total_us),
+    mem_vs_plain_64_bound_without_validation: bound(floor.encode_us + floor.decode_us),
+  }
+  console.log(
+    `codec floor: a task's 4 messages (batches of 64) cost ${r.total_us.toFixed(1)} µs CPU to ` +
+      `encode (${r.encode_us.toFixed(1)}), decode (${r.decode_us.toFixed(1)}) and validate ` +
+      `(${r.validate_us.toFixed(1)}): hive_mem/plain@64 can be at most ${r.mem_vs_plain_64_bound.toFixed(3)} ` +
+      `(${r.mem_vs_plain_64_bound_without_validation.toFixed(3)} without validation) whatever the actors cost`,
+  )
+  return r
+}
+
 async function main(): Promise<void> {
   const started = performance.now()
   const results: Results = { hive_nats: {}, hive_nats_4p: {}, raw: {}, raw_4p: {}, hive_mem: {}, plain: {} }
@@ -306,8 +344,9 @@ async function main(): Promise<void> {
   } finally {
     await cleanup()
   }
+  const codec_floor = ONLY === 'nats' ? undefined : floorBound(results.plain[64].tps)
   if (ONLY) {
-    console.log(JSON.stringify(results))
+    console.log(JSON.stringify({ ...results, codec_floor }))
     return
   }
 
@@ -321,6 +360,7 @@ async function main(): Promise<void> {
     mem_vs_plain_64: ratio('hive_mem', 'plain', 64),
     mem_vs_plain_256: ratio('hive_mem', 'plain', 256),
     mem_vs_plain_64_cpu: cpuRatio('hive_mem', 'plain', 64),
+    mem_vs_plain_64_codec_bound: codec_floor?.mem_vs_plain_64_bound ?? Number.NaN,
   }
   const targets = {
     nats_vs_raw_64: ratios.nats_vs_raw_64 >= 0.4,
@@ -335,7 +375,7 @@ async function main(): Promise<void> {
       `hive_mem/plain@64 ≥ 0.5 ${targets.mem_vs_plain_64 ? 'met' : 'MISSED'}`,
   )
   console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`)
-  console.log(JSON.stringify({ ...results, ratios, targets, seconds: SECONDS, rounds: ROUNDS }))
+  console.log(JSON.stringify({ ...results, codec_floor, ratios, targets, seconds: SECONDS, rounds: ROUNDS }))
 }
 
 main().catch((err) => {
