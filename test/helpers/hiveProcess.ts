@@ -74,7 +74,8 @@ export async function runHive(
   let stderr = ''
   child.stdout?.on('data', (d) => (stdout += d))
   child.stderr?.on('data', (d) => (stderr += d))
-  const code = await new Promise<number | null>((r) => child.on('exit', r))
+  // 'close', not 'exit': output can still be in the pipes when the process has exited.
+  const code = await new Promise<number | null>((r) => child.on('close', r))
   live.delete(child)
   return { code, stdout, stderr }
 }

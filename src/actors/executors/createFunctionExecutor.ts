@@ -140,6 +140,7 @@ async function loadFunction(module: string, name: string): Promise<TaskFunction>
   const specifier = isPath ? pathToFileURL(resolve(process.cwd(), module)).href : module
   let mod: Record<string, unknown>
   try {
+    if (/\.[cm]?tsx?$/.test(module)) await typeScriptLoader()
     mod = (await import(specifier)) as Record<string, unknown>
   } catch (err) {
     throw new ExecutorConfigError(`cannot load function module ${module}: ${errorMessage(err)}`, {
@@ -152,6 +153,21 @@ async function loadFunction(module: string, name: string): Promise<TaskFunction>
     throw new ExecutorConfigError(`module ${module} has no function export "${name}" (exports: ${found})`)
   }
   return fn as TaskFunction
+}
+
+let tsxRegistered: Promise<void> | undefined
+
+/**
+ * Lets `import()` load a TypeScript module. Run from the sources (through tsx or vitest) it
+ * already can; run from the compiled build (dist/, where this file is JavaScript), tsx's loader
+ * is registered once, on the first TypeScript function module.
+ */
+function typeScriptLoader(): Promise<void> {
+  if (!import.meta.url.endsWith('.js')) return Promise.resolve()
+  tsxRegistered ??= import('tsx/esm/api').then(({ register }) => {
+    register()
+  })
+  return tsxRegistered
 }
 
 function errorMessage(err: unknown): string {
