@@ -79,11 +79,7 @@ interface Figure {
 type Results = Record<Name, Record<string, Figure>>
 
 /** The codec floor's parts (CPU µs per task) and the bounds it puts on hive_mem / plain. */
-interface CodecFloorFigures {
-  encode_us: number
-  decode_us: number
-  validate_us: number
-  total_us: number
+type CodecFloorFigures = CodecFloor & {
   mem_vs_plain_64_bound: number
   mem_vs_plain_64_bound_without_validation: number
 }
@@ -299,7 +295,7 @@ async function inProcess(tmp: string, results: Results, closers: Closers): Promi
  */
 function floorBound(floor: CodecFloor, plainTps: number): CodecFloorFigures {
   const bound = (us: number) => round3(1e6 / us / plainTps)
-  const r = {
+  const r: CodecFloorFigures = {
     encode_us: round3(floor.encode_us),
     decode_us: round3(floor.decode_us),
     validate_us: round3(floor.validate_us),

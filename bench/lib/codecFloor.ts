@@ -11,14 +11,14 @@
  * own cost is shared out, the cheapest case) and with the real codec of src/bus/codec.ts.
  *
  * On one thread the hive can finish at most 1e6 / floor tasks per second, so
- * `plain_cpu_us / floor_us` bounds the in-process ratio hive_mem / plain from above whatever the
- * actors cost.
+ * `1e6 / floor_us / plain tasks per second` bounds the in-process ratio hive_mem / plain from
+ * above whatever the actors cost.
  */
 import { decodeRaw, encode, validate } from '../../src/bus/codec.ts'
 import { envelope, newId } from '../../src/bus/envelope.ts'
 
 /** The four batches one round of `batch` tasks needs, built as the client, coordinator and agents build them. */
-export function taskBatches(batch: number) {
+function taskBatches(batch: number) {
   const now = Date.now()
   const ids = Array.from({ length: batch }, () => newId())
   const specs = ids.map((task_id) => ({

@@ -110,6 +110,17 @@ export function assignAll(
   return { running, emitted, count }
 }
 
+/**
+ * Whether `assignAll(c, items, now, 'take')` would take at least one, without building its
+ * outcome: the first assignment taken is decided against the attempts running now (only taking
+ * one changes them), so it is enough to ask each item against those.
+ */
+export function takesAny(c: AgentContext, items: readonly { task: Task; attempt: number }[]): boolean {
+  return items.some(
+    ({ task, attempt }) => decideAssign(c, c.running, task.task_id, attempt, 'take').act === 'accept',
+  )
+}
+
 /** The `result` an agent emits for a run that ended. */
 export function resultOf(
   c: AgentContext,

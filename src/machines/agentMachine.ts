@@ -35,6 +35,7 @@ import {
   isStillStopping,
   RECENT_LIMIT,
   STILL_STOPPING,
+  takesAny,
 } from './agentBatch.ts'
 import type {
   AgentContext,
@@ -147,7 +148,7 @@ const machineSetup = setup({
     isEmpty: ({ context }) => context.running.length === 0,
     /** A batch of assignments in which at least one is taken. */
     batchTakesAny: ({ context, event }) =>
-      event.type === 'task.assign.batch' && assignAll(context, event.items, event.now, 'take').count > 0,
+      event.type === 'task.assign.batch' && takesAny(context, event.items),
     /** A batch of finishes that ends every attempt running. */
     batchFinishesAll: ({ context, event }) =>
       event.type === 'task.finished.batch' && finishesAll(context, event),

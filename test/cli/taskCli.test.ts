@@ -133,7 +133,16 @@ describe('hive task / agent / events', () => {
         timeoutMs: 10_000,
         message: `events: ${tail.output()}`,
       })
-      await new Promise((r) => setTimeout(r, 300)) // nothing more comes for these tasks
+      // Nothing more comes for these tasks: the coordinator publishes events in order, so once a
+      // task submitted after them shows its done event, any repeat of theirs would be out already.
+      await hive.client.submit(
+        { task_id: 'last', task_type: 't', required_capabilities: ['double'], input: 0 },
+        { wait: true },
+      )
+      await waitFor(() => jsonLines(tail.output()).some((e) => e.corr === 'last'), {
+        timeoutMs: 10_000,
+        message: `the last task's done event: ${tail.output()}`,
+      })
       const events = done()
       expect(events.map((e) => e.subject).sort()).toEqual(
         ids.map((id) => `hive.${hive.bus.ns}.evt.task.${id}.done`),
